@@ -1,0 +1,143 @@
+/**
+ * @module
+ * A key store in a local JSON file (local mode, tests, single hosts). Writes are atomic (temporary file in the
+ * same directory, fsync, rename), so a reader never sees half a document, and the file is created with mode 0600.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import {
+  describeIssues,
+  emptyKeyStoreDocument,
+  KeyStoreDocumentSchema,
+  type KeyStoreDocument,
+} from '../key-record.ts';
+import { KeyStoreError, type KeyStore } from './key-store.ts';
+
+export interface FileKeyStoreOptions {
+  /**
+   * Treat a missing file (in an existing directory) as an empty store; the first `save` creates it.
+   * @default false - a missing file is an `EP_KEYSTORE_NOT_FOUND` error
+   */
+  create?: boolean;
+}
+
+/** Opens a JSON file key store. No I/O happens until `load` or `save`. */
+export function createFileKeyStore(path: string, options: FileKeyStoreOptions = {}): KeyStore {
+  const file = resolve(path);
+  const dir = dirname(file);
+  const description = `file:${file}`;
+
+  async function requireDirectory(): Promise<void> {
+    try {
+      const info = await stat(dir);
+      if (!info.isDirectory()) {
+        throw new KeyStoreError(
+          'EP_KEYSTORE_NOT_FOUND',
+          `key store directory ${dir} is not a directory`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof KeyStoreError) throw err;
+      throw mapFsError(err, `key store directory ${dir}`);
+    }
+  }
+
+  return {
+    description,
+
+    async load() {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) {
+          await requireDirectory();
+          if (options.create) return emptyKeyStoreDocument();
+          throw new KeyStoreError(
+            'EP_KEYSTORE_NOT_FOUND',
+            `key store file ${file} does not exist (create a key to initialize it)`,
+            { cause: err },
+          );
+        }
+        throw mapFsError(err, `key store file ${file}`);
+      }
+      return parseDocument(text, description);
+    },
+
+    async save(doc) {
+      const checked = KeyStoreDocumentSchema.safeParse(doc);
+      if (!checked.success) {
+        throw new KeyStoreError(
+          'EP_KEYSTORE_INVALID',
+          `refusing to write an invalid key store document to ${file}:\n${describeIssues(checked.error)}`,
+        );
+      }
+      await requireDirectory();
+      const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+      try {
+        // 'wx' fails rather than follow a planted symlink or reuse someone else's file.
+        const handle = await open(temp, 'wx', 0o600);
+        try {
+          await handle.writeFile(`${JSON.stringify(checked.data, null, 2)}\n`, 'utf8');
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(temp, file);
+      } catch (err) {
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw mapFsError(err, `key store file ${file}`, 'write');
+      }
+    },
+  };
+}
+
+/** Parses and validates a stored document; `where` names the store in errors. */
+export function parseDocument(text: string, where: string): KeyStoreDocument {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new KeyStoreError('EP_KEYSTORE_INVALID', `key store ${where} is not valid JSON`, {
+      cause: err,
+    });
+  }
+  const result = KeyStoreDocumentSchema.safeParse(json);
+  if (!result.success) {
+    throw new KeyStoreError(
+      'EP_KEYSTORE_INVALID',
+      `key store ${where} is not a valid key store document:\n${describeIssues(result.error)}`,
+    );
+  }
+  return result.data;
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+function mapFsError(err: unknown, what: string, verb: 'read' | 'write' = 'read'): KeyStoreError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new KeyStoreError('EP_KEYSTORE_NOT_FOUND', `${what} does not exist`, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new KeyStoreError(
+        'EP_KEYSTORE_ACCESS_DENIED',
+        `cannot ${verb} ${what}: permission denied (${code})`,
+        {
+          cause: err,
+        },
+      );
+    default:
+      return new KeyStoreError(
+        'EP_KEYSTORE_UNAVAILABLE',
+        `cannot ${verb} ${what}: ${(err as Error).message}`,
+        { cause: err },
+      );
+  }
+}
