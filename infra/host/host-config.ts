@@ -1,0 +1,54 @@
+/**
+ * @module
+ * The controller configuration of a host: one backend per placed model on 127.0.0.1, keys from Secrets Manager.
+ * The stack uploads it to S3 (`HostSettings.hostConfigS3Uri`); the boot script hands it to the controller.
+ */
+import type { ControllerConfigInput } from '../../controller/config.ts';
+import { placeModels, type PlacedModel } from './placement.ts';
+import type { HostSettings } from './types.ts';
+
+/** What differs between the controller configs of an AWS host and of images/compose.yaml. */
+export interface ControllerConfigOptions {
+  readonly port: number;
+  /** Key store as controller/config.ts spells it (`aws:ID`, `file:PATH`). */
+  readonly keyStore: string;
+  /** AWS region of an `aws:` key store. */
+  readonly region?: string;
+}
+
+/** Controller config for models placed on one host; the controller listens on all interfaces of the host. */
+export function controllerConfigFor(
+  placed: readonly PlacedModel[],
+  opts: ControllerConfigOptions,
+): ControllerConfigInput {
+  return {
+    host: '0.0.0.0',
+    port: opts.port,
+    models: placed.map((p) => ({
+      name: p.model.servedName,
+      servedName: p.model.servedName,
+      backends: [`http://127.0.0.1:${p.port}`],
+    })),
+    auth: { store: opts.keyStore, ...(opts.region ? { region: opts.region } : {}) },
+  };
+}
+
+/**
+ * Renders the host config JSON value (serialize with `JSON.stringify`).
+ * @throws Error when the models do not fit on the host, or the controller port collides with a backend port
+ */
+export function renderHostConfig(settings: HostSettings): ControllerConfigInput {
+  const placed = placeModels(settings.models, settings.gpuCount, settings.backendBasePort);
+  const clash = placed.find((p) => p.port === settings.controllerPort);
+  if (clash) {
+    throw new Error(
+      `controllerPort ${settings.controllerPort} is the backend port of model ${clash.model.servedName}; ` +
+        'choose another controllerPort or backendBasePort',
+    );
+  }
+  return controllerConfigFor(placed, {
+    port: settings.controllerPort,
+    keyStore: `aws:${settings.apiKeySecretId}`,
+    region: settings.region,
+  });
+}

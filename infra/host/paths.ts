@@ -1,0 +1,30 @@
+/**
+ * @module
+ * Where things live on a GPU host. The boot script (ep-boot.sh) has the same paths as defaults of its
+ * `EP_*` variables (a test checks they agree); tests override those variables to run it in a temp dir.
+ */
+export const HOST_PATHS = {
+  /** Settings written by cloud-init, read by the boot script (`EP_HOST_ENV`). */
+  hostEnv: '/etc/ep/host.env',
+  /** Directory of host-only files (`EP_ETC_DIR`): the token env file and the controller config. */
+  etcDir: '/etc/ep',
+  /** `HF_TOKEN=...`, mode 0600, written at boot from Secrets Manager; read by the download container. */
+  hfEnv: '/etc/ep/hf.env',
+  /** Controller config fetched from S3 (`EP_CONFIG` inside the controller container). */
+  hostConfig: '/etc/ep/host-config.json',
+  /** Scripts written by cloud-init. */
+  binDir: '/opt/ep/bin',
+  bootScript: '/opt/ep/bin/ep-boot.sh',
+  downloadScript: '/opt/ep/bin/download-models.py',
+  /** Directory holding `controller.mjs` fetched from S3 (`EP_BUNDLE_DIR`). */
+  bundleDir: '/opt/ep/controller',
+  /**
+   * Model cache every vLLM container mounts: a symlink the boot script points at the instance-store NVMe
+   * (or at the root volume when the instance has none), so unit files never depend on the disk layout.
+   */
+  hfCache: '/var/lib/ep/hf-cache',
+  systemdDir: '/etc/systemd/system',
+} as const;
+
+/** File name of the controller bundle, in `HOST_PATHS.bundleDir` and in `dist/`. */
+export const BUNDLE_FILE = 'controller.mjs';
