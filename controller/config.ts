@@ -11,11 +11,18 @@ const url = z.url({ protocol: /^https?$/ });
 
 export const ModelConfigSchema = z.object({
   /** Public model name used in requests and responses. */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'model names use letters, digits, . _ -'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'model names use letters, digits, . _ -'),
   /** vLLM-compatible base URLs (without `/v1`) serving this model; replicas share the load. */
   backends: z.array(url).min(1),
   /** Name the backend serves the model under (`--served-model-name`); discovered from `/v1/models` when unset. */
   servedName: z.string().min(1).optional(),
+  /**
+   * Token that precedes every text so its first token is scored (BOS, or EOS where the tokenizer has none).
+   * Discovered from the backend's tokenizer when unset.
+   */
+  prefixTokenId: z.int().nonnegative().optional(),
   /** Default ensemble weight. */
   weight: z.number().positive().finite().default(1),
 });
@@ -28,9 +35,15 @@ export const LimitsSchema = z
     /** Characters (UTF-16 code units) in one text. */
     maxCharsPerText: z.int().positive().default(200_000),
     /** UTF-8 bytes over all texts of one request. */
-    maxTotalTextBytes: z.int().positive().default(8 * 1024 * 1024),
+    maxTotalTextBytes: z
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
     /** Raw request body bytes (413 beyond). */
-    maxBodyBytes: z.int().positive().default(10 * 1024 * 1024),
+    maxBodyBytes: z
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
   })
   .prefault({});
 export type Limits = z.infer<typeof LimitsSchema>;
@@ -84,7 +97,10 @@ export const AuthSchema = z
      * Key store: `file:PATH`, `aws:SECRET_ID` (Secrets Manager), or `none` (no keys required: only for local
      * experiments; the server logs a warning).
      */
-    store: z.string().regex(/^(none|file:.+|aws:.+)$/, 'use none, file:PATH or aws:SECRET_ID').default('none'),
+    store: z
+      .string()
+      .regex(/^(none|file:.+|aws:.+)$/, 'use none, file:PATH or aws:SECRET_ID')
+      .default('none'),
     /** AWS region for an `aws:` store. */
     region: z.string().optional(),
     /** How often the key set is reloaded from the store. */
@@ -100,7 +116,10 @@ export const AuthSchema = z
 export const CacheSchema = z
   .object({
     /** Result cache budget in bytes; 0 disables the cache. */
-    maxBytes: z.int().nonnegative().default(64 * 1024 * 1024),
+    maxBytes: z
+      .int()
+      .nonnegative()
+      .default(64 * 1024 * 1024),
   })
   .prefault({});
 
@@ -111,7 +130,10 @@ export const ControllerConfigSchema = z.object({
   models: z
     .array(ModelConfigSchema)
     .min(1)
-    .refine((ms) => new Set(ms.map((m) => m.name)).size === ms.length, 'model names must be unique'),
+    .refine(
+      (ms) => new Set(ms.map((m) => m.name)).size === ms.length,
+      'model names must be unique',
+    ),
   /** Models that must answer for a text's ensemble; fewer is 503 (per request: `min_models`). Default: all. */
   minModels: z.int().positive().optional(),
   limits: LimitsSchema,
@@ -149,7 +171,8 @@ export function parseConfig(input: unknown): ControllerConfig {
 /** Reads `EP_CONFIG` (a JSON file) and applies environment overrides. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
   const path = env.EP_CONFIG;
-  if (!path) throw new ConfigError('EP_CONFIG must name a JSON config file (see README.md, Configuration)');
+  if (!path)
+    throw new ConfigError('EP_CONFIG must name a JSON config file (see README.md, Configuration)');
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;

@@ -37,7 +37,7 @@ export const KeyRecordSchema = z.looseObject({
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
 
 export const KeyStoreDocumentSchema = z
-  .strictObject({
+  .looseObject({
     version: z.literal(1),
     keys: z.array(KeyRecordSchema),
   })

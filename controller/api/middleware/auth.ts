@@ -116,7 +116,7 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler => {
       return errorResponse(
         c,
         401,
-        'authentication_error',
+        'unauthorized',
         'missing API key: send it as "Authorization: Bearer <key>"',
         { 'WWW-Authenticate': `Bearer realm="${REALM}"` },
       );
@@ -138,7 +138,7 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler => {
       if (blocked) {
         logger.warn({ client }, 'client blocked after repeated failed authentication');
       }
-      return errorResponse(c, 401, 'authentication_error', INVALID_KEY_MESSAGE, {
+      return errorResponse(c, 401, 'unauthorized', INVALID_KEY_MESSAGE, {
         'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token"`,
       });
     }

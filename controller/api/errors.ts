@@ -1,0 +1,114 @@
+/**
+ * @module
+ * The API's one error shape, `{"error": {"type", "message", "param"?}}`, and the mapping of domain errors to
+ * HTTP statuses. Every failure leaves through here, so no route invents its own.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { BackendError } from '../backends/errors.ts';
+import { QueueFullError } from '../scheduler/model-scheduler.ts';
+import { QuorumError } from '../scheduler/ensemble-scorer.ts';
+
+export interface ErrorBody {
+  error: { type: string; message: string; param?: string };
+}
+
+/** An error the API reports as is: status, machine-readable type, message, and the offending field. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: ContentfulStatusCode;
+  readonly type: string;
+  readonly param: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: ContentfulStatusCode,
+    type: string,
+    message: string,
+    opts: { param?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.param = opts.param;
+    this.headers = opts.headers ?? {};
+  }
+}
+
+export function errorBody(type: string, message: string, param?: string): ErrorBody {
+  return { error: param === undefined ? { type, message } : { type, message, param } };
+}
+
+/** Formats a zod issue path as the caller wrote it: `texts[3]`, `weights.llama`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(body)';
+}
+
+/** Maps any thrown value to a status and body; unknown errors become a 500 without internals. */
+export function toErrorResponse(err: unknown): {
+  status: ContentfulStatusCode;
+  body: ErrorBody;
+  headers: Record<string, string>;
+} {
+  if (err instanceof ApiError) {
+    return {
+      status: err.status,
+      body: errorBody(err.type, err.message, err.param),
+      headers: err.headers,
+    };
+  }
+  if (err instanceof QueueFullError) {
+    return {
+      status: 503,
+      body: errorBody('overloaded', `${err.message}; retry later`),
+      headers: { 'retry-after': '1' },
+    };
+  }
+  if (err instanceof QuorumError) {
+    const deadline = err.cause.code === 'DEADLINE_EXCEEDED';
+    return deadline
+      ? { status: 504, body: errorBody('deadline_exceeded', err.message), headers: {} }
+      : {
+          status: 503,
+          body: errorBody('backend_unavailable', err.message),
+          headers: { 'retry-after': '5' },
+        };
+  }
+  if (err instanceof BackendError) {
+    if (err.code === 'DEADLINE_EXCEEDED') {
+      return {
+        status: 504,
+        body: errorBody('deadline_exceeded', 'the deadline passed before the models answered'),
+        headers: {},
+      };
+    }
+    return {
+      status: 502,
+      body: errorBody('backend_error', 'a model backend failed'),
+      headers: {},
+    };
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const type =
+      status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'invalid_request';
+    const message =
+      status === 400 && /JSON/i.test(err.message)
+        ? 'the request body is not valid JSON'
+        : err.message || 'bad request';
+    return { status, body: errorBody(type, message), headers: {} };
+  }
+  return { status: 500, body: errorBody('internal_error', 'internal server error'), headers: {} };
+}
+
+export function sendError(c: Context, err: unknown): Response {
+  const { status, body, headers } = toErrorResponse(err);
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json(body, status);
+}

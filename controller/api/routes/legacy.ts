@@ -1,0 +1,115 @@
+/**
+ * @module
+ * The earlier Python API (haizelabs/ensembled-perplexity), so its users can switch without code changes:
+ * `POST /ensemble_perplexity {"prompts": [...]}` → `{model: [perplexity, ...]}` and `GET /ensemble_model_names`.
+ * `model_names` takes exact, comma-separated names (the original matched substrings).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { ControllerConfig } from '../../config.ts';
+import { scoreEnsemble } from '../../scheduler/ensemble-scorer.ts';
+import type { ModelRegistry } from '../../scheduler/model-registry.ts';
+import { ApiError } from '../errors.ts';
+import {
+  ErrorSchema,
+  LegacyQuerySchema,
+  LegacyResponseSchema,
+  legacyRequestSchema,
+} from '../schemas.ts';
+import { checkTotalBytes, requestSignal, resolveModels } from './selection.ts';
+
+const errors = (description: string) => ({
+  content: { 'application/json': { schema: ErrorSchema } },
+  description,
+});
+
+export function registerLegacyRoutes(
+  app: OpenAPIHono,
+  config: ControllerConfig,
+  registry: ModelRegistry,
+): void {
+  const scoreRoute = createRoute({
+    method: 'post',
+    path: '/ensemble_perplexity',
+    summary: 'Perplexity per model (compatible with the earlier Python API)',
+    security: [{ apiKey: [] }],
+    request: {
+      query: LegacyQuerySchema,
+      body: {
+        required: true,
+        content: { 'application/json': { schema: legacyRequestSchema(config.limits) } },
+      },
+    },
+    responses: {
+      200: {
+        content: { 'application/json': { schema: LegacyResponseSchema } },
+        description: '{model: [perplexity per prompt]}',
+      },
+      400: errors('Invalid request'),
+      401: errors('Missing or invalid API key'),
+      404: errors('Unknown model'),
+      422: errors('A prompt cannot be scored (e.g. empty); `param` names it'),
+      503: errors('A model is unavailable'),
+      504: errors('The deadline passed'),
+    },
+  });
+
+  app.openapi(scoreRoute, async (c) => {
+    const { prompts } = c.req.valid('json');
+    const { model_names } = c.req.valid('query');
+    checkTotalBytes(prompts, config.limits.maxTotalTextBytes, 'prompts');
+    const models = model_names
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const names = models && models.length > 0 ? models : registry.names;
+    const selection = resolveModels(
+      registry,
+      config,
+      { models: names, minModels: names.length },
+      { models: 'model_names', minModels: 'model_names', weights: 'weights' },
+    );
+    const response = await scoreEnsemble({
+      texts: prompts,
+      models: selection.schedulers,
+      unavailableModels: selection.unavailable,
+      weights: selection.weights,
+      minModels: selection.minModels,
+      withDetail: false,
+      signal: requestSignal(c.req.raw.signal, config.timeouts.requestMs),
+    });
+    const out: Record<string, number[]> = {};
+    for (const s of selection.schedulers) out[s.info.name] = [];
+    for (const result of response.results) {
+      for (const s of selection.schedulers) {
+        const figures = result.models[s.info.name];
+        if (!figures || 'error' in figures) {
+          const why = figures && 'error' in figures ? figures.error.message : 'not scored';
+          throw new ApiError(
+            422,
+            'unscorable_prompt',
+            `prompts[${result.index}] (${s.info.name}): ${why}`,
+            {
+              param: `prompts[${result.index}]`,
+            },
+          );
+        }
+        out[s.info.name]?.push(figures.perplexity);
+      }
+    }
+    return c.json(out, 200);
+  });
+
+  const namesRoute = createRoute({
+    method: 'get',
+    path: '/ensemble_model_names',
+    summary: 'Model names (compatible with the earlier Python API)',
+    responses: {
+      200: {
+        content: { 'application/json': { schema: z.array(z.string()) } },
+        description: 'Model names',
+      },
+    },
+  });
+  app.openapi(namesRoute, (c) => c.json(registry.names, 200));
+}

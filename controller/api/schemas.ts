@@ -1,0 +1,226 @@
+/**
+ * @module
+ * Request and response schemas of the public API. They validate requests and generate `/openapi.json`, so every
+ * field, default and limit is documented where it is enforced.
+ */
+import { z } from '@hono/zod-openapi';
+import type { Limits } from '../config.ts';
+
+/** Matches a UTF-16 surrogate without its partner: such a string is not valid Unicode and has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      type: z.string().openapi({ example: 'invalid_request' }),
+      message: z.string().openapi({ example: 'texts[2]: expected string, received number' }),
+      param: z.string().optional().openapi({ example: 'texts[2]' }),
+    }),
+  })
+  .openapi('Error');
+
+export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
+  return z
+    .object({
+      texts: z
+        .array(
+          z
+            .string()
+            .max(
+              limits.maxCharsPerText,
+              `a text may have at most ${limits.maxCharsPerText} characters`,
+            )
+            .refine(
+              (s) => !LONE_SURROGATE.test(s),
+              'the text contains an unpaired UTF-16 surrogate',
+            ),
+        )
+        .min(1, 'give at least one text')
+        .max(limits.maxTextsPerRequest, `at most ${limits.maxTextsPerRequest} texts per request`)
+        .openapi({
+          description: `Texts to score, at most ${limits.maxTextsPerRequest} per request, each at most ${limits.maxCharsPerText} characters, ${limits.maxTotalTextBytes} UTF-8 bytes in all. Results come back in this order.`,
+          example: ['The cat sat on the mat.', 'Mat the on sat cat the.'],
+        }),
+      models: z
+        .array(z.string().min(1))
+        .min(1)
+        .optional()
+        .openapi({ description: 'Models to use (default: all). See GET /v1/models.' }),
+      min_models: z.int().min(1).optional().openapi({
+        description:
+          'Models that must answer for a text; with fewer the request fails with 503. Default: the server setting (all models).',
+      }),
+      weights: z
+        .record(z.string(), z.number().positive().max(1e6))
+        .optional()
+        .openapi({
+          description: 'Ensemble weight per model name (default 1 each).',
+          example: { 'llama-sotu': 2 },
+        }),
+      details: z
+        .enum(['none', 'tokens'])
+        .default('none')
+        .openapi({
+          description: '"tokens" adds each model\'s tokens with character offsets and logprobs.',
+        }),
+      timeout_ms: z
+        .int()
+        .min(1)
+        .max(maxRequestMs)
+        .optional()
+        .openapi({
+          description: `Deadline for the whole request in ms (at most ${maxRequestMs}).`,
+        }),
+    })
+    .strict()
+    .openapi('PerplexityRequest');
+}
+
+const ModelFiguresSchema = z
+  .object({
+    perplexity: z.number().openapi({ description: 'exp(nll / tokens)' }),
+    nll: z
+      .number()
+      .openapi({ description: 'negative log-likelihood of the text in nats (−Σ ln p)' }),
+    tokens: z.int().openapi({ description: 'scored tokens: every token of the text' }),
+    bits_per_byte: z
+      .number()
+      .openapi({ description: 'nll / (UTF-8 bytes · ln 2): comparable across tokenizers' }),
+    word_perplexity: z
+      .number()
+      .optional()
+      .openapi({
+        description: 'exp(nll / words); absent when the text has no word or the value overflows',
+      }),
+    windows: z
+      .int()
+      .openapi({ description: 'context windows the text was scored in (> 1 for long texts)' }),
+    token_details: z
+      .array(
+        z.object({
+          id: z.int(),
+          text: z
+            .string()
+            .nullable()
+            .openapi({ description: 'the token as the model decodes it alone' }),
+          logprob: z.number(),
+          offset: z
+            .int()
+            .nullable()
+            .openapi({
+              description:
+                'character offset of the token in the text, null where it cannot be aligned',
+            }),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'with details="tokens"' }),
+  })
+  .openapi('ModelFigures');
+
+const TextErrorSchema = z
+  .object({ type: z.string(), message: z.string() })
+  .openapi('TextError', {
+    description: 'why this text (or this model for this text) has no figures',
+  });
+
+const EnsembleSchema = z
+  .object({
+    perplexity: z
+      .number()
+      .openapi({ description: 'weighted geometric mean of the model perplexities' }),
+    bits_per_byte: z.number().openapi({ description: 'weighted mean of the model bits-per-byte' }),
+    byte_perplexity: z.number().openapi({ description: '2^bits_per_byte' }),
+    spread: z
+      .number()
+      .openapi({ description: "weighted standard deviation of the models' log-perplexities" }),
+    models_used: z.array(z.string()),
+    degraded: z
+      .boolean()
+      .openapi({ description: 'true when some requested model did not answer for this text' }),
+    missing_models: z.array(z.string()),
+  })
+  .openapi('Ensemble');
+
+export const PerplexityResponseSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        index: z.int().openapi({ description: 'position of the text in the request' }),
+        ensemble: EnsembleSchema.optional(),
+        models: z.record(
+          z.string(),
+          z.union([ModelFiguresSchema, z.object({ error: TextErrorSchema })]),
+        ),
+        error: TextErrorSchema.optional(),
+      }),
+    ),
+    models_used: z.array(z.string()),
+    degraded: z.boolean(),
+    usage: z.object({
+      texts: z.int(),
+      tokens: z.int().openapi({ description: 'tokens scored over all models' }),
+      bytes: z.int(),
+    }),
+  })
+  .openapi('PerplexityResponse');
+
+export function legacyRequestSchema(limits: Limits) {
+  return z
+    .object({
+      prompts: z
+        .array(
+          z
+            .string()
+            .max(limits.maxCharsPerText)
+            .refine(
+              (s) => !LONE_SURROGATE.test(s),
+              'the text contains an unpaired UTF-16 surrogate',
+            ),
+        )
+        .min(1)
+        .max(limits.maxTextsPerRequest),
+    })
+    .openapi('LegacyPerplexityRequest');
+}
+
+export const LegacyQuerySchema = z.object({
+  model_names: z
+    .string()
+    .optional()
+    .openapi({
+      description: 'Comma-separated model names (default: all).',
+      example: 'llama-sotu,gpt2-brown',
+    }),
+});
+
+export const LegacyResponseSchema = z
+  .record(z.string(), z.array(z.number()))
+  .openapi('LegacyPerplexityResponse', { description: '{model: [perplexity per prompt]}' });
+
+export const ModelsResponseSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(
+      z.object({
+        id: z.string(),
+        ready: z.boolean(),
+        weight: z.number(),
+        max_model_len: z.int().nullable(),
+        prefix_token_id: z.int().nullable(),
+        backends: z.array(
+          z.object({
+            id: z.string(),
+            state: z.string(),
+            inflight: z.int(),
+            last_error: z.string().nullable(),
+          }),
+        ),
+      }),
+    ),
+  })
+  .openapi('Models');
+
+export const ReadyResponseSchema = z
+  .object({ ready: z.boolean(), models: z.record(z.string(), z.boolean()), min_models: z.int() })
+  .openapi('Readiness');

@@ -1,0 +1,129 @@
+/**
+ * @module
+ * Composes the HTTP app: middleware (request id, body limit, logging, auth), the routes, the OpenAPI document
+ * and the docs page. No I/O happens here; `main.ts` owns the process, the server and the backends.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
+import { ApiError, errorBody, fieldPath, sendError } from './api/errors.ts';
+import { requestLog } from './api/middleware/request-log.ts';
+import { registerLegacyRoutes } from './api/routes/legacy.ts';
+import { registerPerplexityRoute } from './api/routes/perplexity.ts';
+import { registerStatusRoutes } from './api/routes/status.ts';
+import type { ControllerConfig } from './config.ts';
+import type { ModelRegistry } from './scheduler/model-registry.ts';
+
+export interface AppDependencies {
+  readonly config: ControllerConfig;
+  readonly registry: ModelRegistry;
+  readonly logger: Logger;
+  /**
+   * Authentication for the scoring routes (`controller/api/middleware/auth.ts`).
+   * @default - none: every caller may score (local experiments only)
+   */
+  readonly authenticate?: MiddlewareHandler;
+  /** Extra middleware run first on every request (metrics). @default - none */
+  readonly instrument?: MiddlewareHandler;
+}
+
+/** Paths that need an API key. */
+export const SCORING_PATHS = ['/v1/perplexity', '/ensemble_perplexity'] as const;
+
+export function createApp(deps: AppDependencies): OpenAPIHono {
+  const { config, registry, logger } = deps;
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issue = result.error.issues[0];
+      const param = issue ? fieldPath(issue.path) : '(body)';
+      const message = issue ? `${param}: ${issue.message}` : 'invalid request';
+      return c.json(errorBody('invalid_request', message, param), 400);
+    },
+  });
+
+  if (deps.instrument) app.use('*', deps.instrument);
+  app.use('*', requestId());
+  app.use('*', requestLog(logger));
+  app.use(
+    '*',
+    secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
+  );
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.limits.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `the request body exceeds ${config.limits.maxBodyBytes} bytes`,
+        );
+      },
+    }),
+  );
+  for (const path of SCORING_PATHS) {
+    app.use(path, rejectKeyInQuery);
+    if (deps.authenticate) app.use(path, deps.authenticate);
+  }
+
+  registerPerplexityRoute(app, config, registry);
+  registerLegacyRoutes(app, config, registry);
+  registerStatusRoutes(app, config, registry);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer ep_...` (see `npm run keys`).',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Ensembled Perplexity',
+      version: '0.1.0',
+      description:
+        'Scores how likely texts are under several language models and combines them into one robust ensemble score.',
+    },
+  });
+  app.get('/', swaggerUI({ url: '/openapi.json', title: 'Ensembled Perplexity API' }));
+
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404),
+  );
+  app.onError((err, c) => {
+    const response = sendError(c, err);
+    if (response.status >= 500) {
+      logger.error(
+        {
+          requestId: c.get('requestId'),
+          err: { name: err.name, message: err.message, stack: err.stack },
+        },
+        'request error',
+      );
+    }
+    return response;
+  });
+  return app;
+}
+
+/** Keys belong in the Authorization header only: a key in a URL ends up in logs and browser history. */
+const rejectKeyInQuery: MiddlewareHandler = async function rejectKeyInQuery(c, next) {
+  const query = c.req.query();
+  for (const name of ['api_key', 'apikey', 'key', 'token', 'access_token']) {
+    if (name in query) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'send the API key in the Authorization: Bearer header, never in the URL',
+        {
+          param: name,
+        },
+      );
+    }
+  }
+  await next();
+};

@@ -1,0 +1,105 @@
+/**
+ * @module
+ * Process entry: loads the configuration, discovers the backends, serves the app, and shuts down gracefully on
+ * SIGTERM/SIGINT (stop accepting, let in-flight requests finish within `shutdownMs`, then exit).
+ * `startController` is the same path for tests and the local launcher.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import type { MiddlewareHandler } from 'hono';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import type { ControllerConfig } from './config.ts';
+import { createLogger } from './observability/logger.ts';
+import type { Logger } from './observability/logger.ts';
+import { ModelRegistry } from './scheduler/model-registry.ts';
+
+export interface StartOptions {
+  /** @default - JSON logs to stdout at the configured level */
+  readonly logger?: Logger;
+  /** Authentication for scoring routes. @default - none */
+  readonly authenticate?: MiddlewareHandler;
+  /** Request instrumentation (metrics). @default - none */
+  readonly instrument?: MiddlewareHandler;
+}
+
+export interface RunningController {
+  readonly url: string;
+  readonly port: number;
+  readonly registry: ModelRegistry;
+  readonly server: Server;
+  /** Stops accepting, waits for in-flight requests (up to `shutdownMs`), closes backend pools. */
+  close(): Promise<void>;
+}
+
+export async function startController(
+  config: ControllerConfig,
+  options: StartOptions = {},
+): Promise<RunningController> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const registry = new ModelRegistry(config, logger);
+  const app = createApp({
+    config,
+    registry,
+    logger,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(options.instrument ? { instrument: options.instrument } : {}),
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s as Server),
+    );
+    (s as Server).once('error', reject);
+  });
+  // Node's default 300 s request timeout would cut long scoring requests; the request deadline governs instead.
+  server.requestTimeout = config.timeouts.maxRequestMs + 10_000;
+  server.headersTimeout = 30_000;
+  // Longer than a load balancer's idle timeout (ALB: 60 s by default), so the balancer closes first.
+  server.keepAliveTimeout = 75_000;
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, models: registry.names }, 'controller listening');
+  await registry.start();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.timeouts.shutdownMs);
+      await drained;
+      clearTimeout(timer);
+      await registry.close();
+    })());
+  return { url, port, registry, server, close };
+}
+
+/** Runs the controller as a process: `EP_CONFIG=host-config.json node controller.mjs`. */
+export async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const running = await startController(config, { logger });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
