@@ -36,7 +36,7 @@ export function controllerContainer(nodeImage: string): ContainerSpec {
         readOnly: true,
       },
       // Compose only: the local key file (the AWS host reads keys from Secrets Manager).
-      { composeSource: './keys', target: '/var/lib/ep/keys', readOnly: true },
+      { composeSource: '../.cache/ep-keys', target: '/var/lib/ep/keys', readOnly: true },
     ],
     oneShot: false,
     after: [],

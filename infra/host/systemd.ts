@@ -23,25 +23,26 @@ export function unitName(containerName: string): string {
  */
 export function systemdWord(arg: string): string {
   const escaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped)) return escaped;
+  if (/^[A-Za-z0-9_@%$+=:,./{}-]+$/.test(escaped)) return escaped;
   if (!/['\\]/.test(escaped)) return `'${escaped}'`;
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** An `Exec*=` command, one argument per continuation line so a person can read the docker flags. */
-function execLine(key: string, argv: readonly string[], specifiers = false): string {
-  const words = argv.map((a) => {
-    const w = systemdWord(a);
-    // `%H` (host name) is the one specifier we mean: it names each host's log streams.
-    return specifiers ? w.replace(/%%H/g, '%H') : w;
-  });
+/**
+ * References a unit may keep unescaped: `%H` (the host name, in log stream names) and `${EP_...}` variables of
+ * host.env, which carries every deployment value so the units stay the same for every deployment.
+ */
+function keepReferences(word: string): string {
+  return word.replace(/%%H/g, '%H').replace(/\$\$\{(EP_[A-Z0-9_]+)\}/g, '${$1}');
+}
+
+/** An `Exec*=` command, a flag and its value per continuation line so a person can read the docker flags. */
+function execLine(key: string, argv: readonly string[], ownLine?: string): string {
+  const words = argv.map((a) => keepReferences(systemdWord(a)));
   const lines: string[] = [];
-  let i = 0;
-  let line = `${key}=${words[i++]}`;
-  for (; i < words.length; i++) {
-    const w = words[i] as string;
-    // Keep a flag and its value on one line.
-    if (w.startsWith('-') || line.length > 90) {
+  let line = `${key}=${words[0] ?? ''}`;
+  for (const w of words.slice(1)) {
+    if (w.startsWith('-') || w === ownLine) {
       lines.push(line);
       line = `  ${w}`;
     } else {
@@ -52,22 +53,18 @@ function execLine(key: string, argv: readonly string[], specifiers = false): str
   return lines.join(' \\\n');
 }
 
-/** Options for the units of one host. */
-export interface UnitOptions {
-  readonly region: string;
-  readonly logGroupName: string;
-}
+/** Log shipping of every container unit: the region and group come from host.env. */
+export const UNIT_LOGGING: Omit<AwsLogging, 'stream'> = {
+  region: '${EP_REGION}',
+  logGroupName: '${EP_LOG_GROUP}',
+};
 
 /**
  * The unit of one container. Servers restart forever with a back-off (a vLLM that dies is replaced); the
  * one-shot download is started and awaited by the boot script, never enabled on its own.
  */
-export function containerUnit(spec: ContainerSpec, opts: UnitOptions): string {
-  const logging: AwsLogging = {
-    logGroupName: opts.logGroupName,
-    region: opts.region,
-    stream: `%H/${spec.name}`,
-  };
+export function containerUnit(spec: ContainerSpec): string {
+  const logging: AwsLogging = { ...UNIT_LOGGING, stream: `%H/${spec.name}` };
   // Servers start only after ep-boot.service succeeded: it mounted the cache and ran the download (the order
   // compose expresses with `spec.after`). Requires= keeps them down while the boot script keeps failing.
   const boot = spec.oneShot ? [] : [BOOT_UNIT];
@@ -81,6 +78,7 @@ export function containerUnit(spec: ContainerSpec, opts: UnitOptions): string {
     'StartLimitIntervalSec=0',
     '',
     '[Service]',
+    `EnvironmentFile=${HOST_PATHS.hostEnv}`,
   ];
   if (spec.oneShot) {
     lines.push('Type=oneshot', 'RemainAfterExit=yes', 'TimeoutStartSec=3h');
@@ -89,10 +87,12 @@ export function containerUnit(spec: ContainerSpec, opts: UnitOptions): string {
   }
   lines.push(
     execLine('ExecStartPre', [`-${DOCKER}`, 'rm', '-f', spec.name]),
-    execLine('ExecStart', [DOCKER, ...dockerRunArgs(spec, logging)], true),
+    execLine('ExecStart', [DOCKER, ...dockerRunArgs(spec, logging)], systemdWord(spec.image)),
   );
-  if (!spec.oneShot) lines.push(execLine('ExecStop', [DOCKER, 'stop', '--time', '50', spec.name]));
-  if (!spec.oneShot) lines.push('', '[Install]', 'WantedBy=multi-user.target');
+  if (!spec.oneShot) {
+    lines.push(execLine('ExecStop', [DOCKER, 'stop', '--time', '50', spec.name]));
+    lines.push('', '[Install]', 'WantedBy=multi-user.target');
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -18,12 +18,18 @@ export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 const BOOT_SCRIPT = new URL('./ep-boot.sh', import.meta.url);
 const DOWNLOAD_SCRIPT = new URL('./download-models.py', import.meta.url);
 
-/** A value for a `KEY='value'` line that bash sources. */
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+/** A `KEY='value'` line that both bash (the boot script) and systemd (`EnvironmentFile=`) read the same way. */
+function envLine(key: string, value: string): string {
+  if (/['\n\\]/.test(value))
+    throw new Error(`${key}: a setting may not contain quotes, backslashes or newlines`);
+  return `${key}='${value}'`;
 }
 
-/** The settings file the boot script sources (`EP_HOST_ENV`). */
+/**
+ * The settings file: sourced by the boot script (`EP_HOST_ENV`) and read by every container unit. Every value
+ * from HostSettings that is not model placement lives here, in plain text, so the stack may substitute
+ * apply-time values (placeholders) here even though the scripts and units are compressed.
+ */
 export function renderHostEnv(
   settings: HostSettings,
   units: { download: string; servers: string[] },
@@ -32,6 +38,7 @@ export function renderHostEnv(
   const values: Record<string, string> = {
     EP_DEPLOYMENT: settings.deploymentName,
     EP_REGION: settings.region,
+    EP_LOG_GROUP: settings.logGroupName,
     EP_GPUS_NEEDED: String(gpusNeeded),
     EP_HF_TOKEN_SECRET_ID: settings.hfTokenSecretId,
     EP_BUNDLE_S3_URI: settings.bundleS3Uri,
@@ -40,7 +47,7 @@ export function renderHostEnv(
     EP_DOWNLOAD_UNIT: units.download,
     EP_SERVER_UNITS: units.servers.join(' '),
   };
-  const lines = Object.entries(values).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  const lines = Object.entries(values).map(([k, v]) => envLine(k, v));
   return `# Written by cloud-init from infra/host/user-data.ts; read by ${HOST_PATHS.bootScript}.\n${lines.join('\n')}\n`;
 }
 
@@ -76,10 +83,9 @@ export function hostFiles(settings: HostSettings): HostFile[] {
     );
   }
   const c = hostContainers(placed, settings);
-  const unitOpts = { region: settings.region, logGroupName: settings.logGroupName };
   const servers = [...c.servers, c.controller];
   const units = [c.download, ...servers].map((spec) =>
-    file(`${HOST_PATHS.systemdDir}/${unitName(spec.name)}`, containerUnit(spec, unitOpts)),
+    file(`${HOST_PATHS.systemdDir}/${unitName(spec.name)}`, containerUnit(spec)),
   );
   const hostEnv = renderHostEnv(settings, {
     download: unitName(c.download.name),
