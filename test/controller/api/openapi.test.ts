@@ -1,0 +1,59 @@
+import { validate } from '@readme/openapi-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningController } from '../../../controller/main.ts';
+import { startFakeVllm } from '../../helpers/fake-vllm.ts';
+import type { FakeVllm } from '../../helpers/fake-vllm.ts';
+import { startTestController } from '../../helpers/controller.ts';
+
+describe('OpenAPI document and docs page', () => {
+  let backend: FakeVllm;
+  let controller: RunningController;
+  beforeAll(async () => {
+    backend = await startFakeVllm();
+    controller = await startTestController({ models: [{ name: 'm', backends: [backend.url] }] });
+  });
+  afterAll(async () => {
+    await controller?.close();
+    await backend?.close();
+  });
+
+  it('validates as OpenAPI 3 and documents every route, field and limit', async () => {
+    const doc = await fetch(`${controller.url}/openapi.json`).then((r) => r.json());
+    const result = await validate(structuredClone(doc));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const path of [
+      '/v1/perplexity',
+      '/ensemble_perplexity',
+      '/ensemble_model_names',
+      '/v1/models',
+      '/healthz',
+      '/readyz',
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    const request = doc.components.schemas.PerplexityRequest;
+    expect(Object.keys(request.properties)).toEqual(
+      expect.arrayContaining(['texts', 'models', 'min_models', 'weights', 'details', 'timeout_ms']),
+    );
+    expect(request.properties.texts.maxItems).toBe(1000);
+    expect(request.properties.texts.items.maxLength).toBe(200000);
+    expect(doc.paths['/v1/perplexity'].post.security).toEqual([{ apiKey: [] }]);
+    expect(doc.components.securitySchemes.apiKey.scheme).toBe('bearer');
+  });
+
+  it('serves the docs page at /', async () => {
+    const res = await fetch(`${controller.url}/`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toMatch(/swagger/i);
+    expect(html).toContain('/openapi.json');
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await fetch(`${controller.url}/nope`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.type).toBe('not_found');
+  });
+});
