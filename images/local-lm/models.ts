@@ -1,0 +1,149 @@
+/**
+ * @module
+ * A LocalModel is a tokenizer plus a trained KN scorer and its served identity. Default models are trained from
+ * their corpora on first use and cached on disk (keyed by a hash of the spec and the code version), so later
+ * starts only read a file.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCorpus, paragraphs } from './corpora.ts';
+import { decodeNgram, encodeNgram } from './kn/serialize.ts';
+import { NgramScorer } from './kn/scorer.ts';
+import { trainNgram } from './kn/train.ts';
+import { specFor, type ModelSpec } from './model-specs.ts';
+import { getTokenizer, type Tokenizer, type TokenizerId } from './tokenizers.ts';
+
+/** Bump when training or the file format changes: it invalidates every cached model. */
+export const CODE_VERSION = 'kn-1';
+
+export interface LocalModel {
+  /** Served model name. */
+  readonly name: string;
+  /** Hugging-Face-like id reported as `root`. */
+  readonly root: string;
+  readonly order: number;
+  readonly tokenizer: Tokenizer;
+  readonly scorer: NgramScorer;
+}
+
+export interface TrainModelOptions {
+  name: string;
+  tokenizer: TokenizerId;
+  /** n-gram order. @default 3 */
+  order?: number;
+  /** Training text; paragraphs (blank-line separated) become separate sequences. */
+  corpus: string | string[];
+  /** @default `local-lm/<name>` */
+  root?: string;
+}
+
+/** Trains a model in memory from inline text (tests: small, deterministic, fast). */
+export function trainModel(opts: TrainModelOptions): LocalModel {
+  const tokenizer = getTokenizer(opts.tokenizer);
+  const order = opts.order ?? 3;
+  const texts = paragraphs(Array.isArray(opts.corpus) ? opts.corpus : [opts.corpus]);
+  const data = trainNgram(encodeAll(tokenizer, texts), order, tokenizer.vocabSize);
+  return {
+    name: opts.name,
+    root: opts.root ?? `local-lm/${opts.name}`,
+    order,
+    tokenizer,
+    scorer: new NgramScorer(data),
+  };
+}
+
+function encodeAll(tokenizer: Tokenizer, texts: readonly string[]): Int32Array[] {
+  return texts.map((t) => Int32Array.from([tokenizer.prefixToken, ...tokenizer.encode(t, false)]));
+}
+
+/** Where cached models live: `EP_LOCAL_LM_CACHE`, else `.cache/local-lm/` at the repository root. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.EP_LOCAL_LM_CACHE) return resolve(env.EP_LOCAL_LM_CACHE);
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache', 'local-lm');
+}
+
+export function cacheKey(spec: ModelSpec): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ spec, CODE_VERSION }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Reads the spec's corpora (split evenly when several), tokenizes and trains. Pure CPU; seconds. */
+export function trainFromSpec(spec: ModelSpec): Buffer {
+  const tokenizer = getTokenizer(spec.tokenizer);
+  const per = spec.maxChars / spec.corpus.length;
+  const texts = spec.corpus.flatMap((c) => paragraphs(loadCorpus(c, per)));
+  const data = trainNgram(encodeAll(tokenizer, texts), spec.order, tokenizer.vocabSize);
+  return encodeNgram(data, { spec, CODE_VERSION, trainedAt: new Date().toISOString() });
+}
+
+export interface LoadModelOptions {
+  /** @default - see defaultCacheDir() */
+  cacheDir?: string;
+  /** Train in a worker thread (keeps the event loop free and trains several models in parallel). @default true */
+  worker?: boolean;
+}
+
+const inflight = new Map<string, Promise<LocalModel>>();
+
+/** Loads a default model by served name: from the disk cache, or trains it (and caches it) on first use. */
+export function loadModel(name: string, opts: LoadModelOptions = {}): Promise<LocalModel> {
+  const spec = specFor(name);
+  const dir = opts.cacheDir ?? defaultCacheDir();
+  const file = join(dir, `${spec.name}-${cacheKey(spec)}.bin`);
+  let p = inflight.get(file);
+  if (!p) {
+    p = loadOrTrain(spec, file, opts.worker ?? true);
+    inflight.set(file, p);
+    p.catch(() => inflight.delete(file));
+  }
+  return p;
+}
+
+async function loadOrTrain(spec: ModelSpec, file: string, useWorker: boolean): Promise<LocalModel> {
+  let buf: Buffer | undefined;
+  try {
+    buf = await readFile(file);
+  } catch {
+    buf = undefined;
+  }
+  let decoded = buf ? tryDecode(buf) : undefined;
+  if (!decoded) {
+    buf = useWorker ? await trainInWorker(spec) : trainFromSpec(spec);
+    await mkdir(dirname(file), { recursive: true });
+    // Write then rename so a concurrent reader never sees half a file.
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(tmp, buf);
+    await rename(tmp, file);
+    decoded = tryDecode(buf);
+    if (!decoded) throw new Error(`model ${spec.name}: freshly trained file does not decode`);
+  }
+  return {
+    name: spec.name,
+    root: spec.root,
+    order: spec.order,
+    tokenizer: getTokenizer(spec.tokenizer),
+    scorer: new NgramScorer(decoded),
+  };
+}
+
+function tryDecode(buf: Buffer) {
+  try {
+    return decodeNgram(buf).data;
+  } catch {
+    return undefined;
+  }
+}
+
+async function trainInWorker(spec: ModelSpec): Promise<Buffer> {
+  const { trainInWorkerThread } = await import('./train-worker-client.ts');
+  try {
+    return await trainInWorkerThread(spec);
+  } catch {
+    // No TS loader available to the worker (e.g. under some test runners): train on this thread instead.
+    return trainFromSpec(spec);
+  }
+}

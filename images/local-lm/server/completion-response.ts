@@ -1,0 +1,193 @@
+/**
+ * @module
+ * Runs a validated completion against the model and writes vLLM's response bytes: one choice per prompt in
+ * order, `prompt_logprobs` as `[null, {actual, top-k…}, …]`, greedy generation, and usage counted as vLLM counts
+ * it (echo with `max_tokens: 0` still generates one token internally: completion_tokens = 1).
+ */
+import { randomBytes } from 'node:crypto';
+import type { LocalModel } from '../models.ts';
+import type { CompletionPlan, PlannedPrompt } from './completion-request.ts';
+import { promptLogprobsJson, pyFloat, rawObject, type LogprobEntry } from './json.ts';
+
+/** vLLM's stand-in for −∞ in prompt logprobs. */
+export const NEG_INF_LOGPROB = -9999.0;
+
+export interface ScoreOptions {
+  /** Fault injection: report −9999 for the actual token at this position of every prompt (clamped). */
+  negInfPosition?: number | null;
+}
+
+interface ChoiceResult {
+  json: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Log-probs travel as float32 on a GPU; rounding to float32 gives the controller realistic values. */
+const f32 = (x: number) =>
+  x <= NEG_INF_LOGPROB || !Number.isFinite(x) ? NEG_INF_LOGPROB : Math.fround(x);
+
+function scorePrompt(model: LocalModel, prompt: PlannedPrompt, k: number, opts: ScoreOptions) {
+  const toks = prompt.tokens;
+  const scorer = model.scorer;
+  const tok = model.tokenizer;
+  const positions: (LogprobEntry[] | null)[] = [null];
+  const badPos =
+    opts.negInfPosition === undefined || opts.negInfPosition === null
+      ? -1
+      : Math.min(Math.max(1, opts.negInfPosition), toks.length - 1);
+  for (let i = 1; i < toks.length; i++) {
+    const s = scorer.scorePosition(toks, i, k);
+    const actual = i === badPos ? NEG_INF_LOGPROB : f32(s.logprob);
+    const entries: LogprobEntry[] = [
+      { token: s.token, logprob: actual, rank: s.rank, decoded: tok.decodedToken(s.token) },
+    ];
+    s.top.forEach(([t, lp], r) => {
+      entries.push({
+        token: t,
+        logprob: t === s.token ? actual : f32(lp),
+        rank: r + 1,
+        decoded: tok.decodedToken(t),
+      });
+    });
+    positions.push(entries);
+  }
+  return positions;
+}
+
+/** Classic OpenAI echo `logprobs` object (keys of top_logprobs are decoded strings, so equal strings collide). */
+function classicLogprobs(
+  model: LocalModel,
+  tokens: readonly number[],
+  positions: readonly (LogprobEntry[] | null)[],
+): string {
+  const strs = tokens.map((t) => model.tokenizer.decodedToken(t));
+  const offsets: number[] = [];
+  let off = 0;
+  for (const s of strs) {
+    offsets.push(off);
+    off += s.length;
+  }
+  const tokenLogprobs = positions.map((p) => (p ? pyFloat(p[0]!.logprob) : 'null'));
+  const tops = positions.map((p) => {
+    if (!p) return 'null';
+    const seen = new Set<string>();
+    const parts: string[] = [];
+    for (const e of p) {
+      const key = e.decoded ?? '';
+      if (seen.has(key)) continue;
+      seen.add(key);
+      parts.push(`${JSON.stringify(key)}:${pyFloat(e.logprob)}`);
+    }
+    return `{${parts.join(',')}}`;
+  });
+  return rawObject([
+    ['text_offset', JSON.stringify(offsets)],
+    ['token_logprobs', `[${tokenLogprobs.join(',')}]`],
+    ['tokens', JSON.stringify(strs)],
+    ['top_logprobs', `[${tops.join(',')}]`],
+  ]);
+}
+
+function choice(
+  model: LocalModel,
+  plan: CompletionPlan,
+  index: number,
+  opts: ScoreOptions,
+): ChoiceResult {
+  const prompt = plan.prompts[index]!;
+  const k = Math.max(plan.promptLogprobs ?? 0, plan.logprobs ?? 0);
+  const wantScores = plan.promptLogprobs !== null || (plan.echo && plan.logprobs !== null);
+  const positions = wantScores ? scorePrompt(model, prompt, k, opts) : null;
+
+  // Greedy decoding; echo with max_tokens 0 still generates one token inside the engine.
+  const toGenerate = plan.maxTokens === 0 ? 1 : plan.maxTokens;
+  const seq = [...prompt.tokens];
+  const generated: number[] = [];
+  for (let i = 0; i < toGenerate; i++) {
+    const next = model.scorer.argmaxNext(seq);
+    generated.push(next);
+    seq.push(next);
+  }
+  // Decode in context so a leading "▁" keeps its space (vLLM detokenizes incrementally after the prompt).
+  const promptDecoded = model.tokenizer.decode(prompt.tokens);
+  const genText = model.tokenizer.decode(seq).slice(promptDecoded.length);
+  const echoOnly = plan.echo && plan.maxTokens === 0;
+  const text = plan.echo ? (echoOnly ? prompt.text : prompt.text + genText) : genText;
+
+  let logprobs = 'null';
+  if (plan.logprobs !== null) {
+    if (plan.echo && echoOnly && positions)
+      logprobs = classicLogprobs(model, prompt.tokens, positions);
+    else {
+      const genPositions = generated.map((_, j) => {
+        const s = model.scorer.scorePosition(seq, prompt.tokens.length + j, plan.logprobs!);
+        return [
+          {
+            token: s.token,
+            logprob: f32(s.logprob),
+            rank: s.rank,
+            decoded: model.tokenizer.decodedToken(s.token),
+          },
+          ...s.top.map(([t, lp], r) => ({
+            token: t,
+            logprob: f32(lp),
+            rank: r + 1,
+            decoded: model.tokenizer.decodedToken(t),
+          })),
+        ];
+      });
+      logprobs =
+        plan.echo && positions
+          ? classicLogprobs(model, seq, [...positions, ...genPositions])
+          : classicLogprobs(model, generated, genPositions);
+    }
+  }
+
+  const fields: [string, string][] = [
+    ['index', String(index)],
+    ['text', JSON.stringify(text)],
+    ['logprobs', logprobs],
+    ['finish_reason', '"length"'],
+    ['stop_reason', 'null'],
+  ];
+  // Field order follows vLLM's CompletionResponseChoice: token_ids, prompt_logprobs, prompt_token_ids.
+  if (plan.returnTokenIds) fields.push(['token_ids', JSON.stringify(generated)]);
+  fields.push([
+    'prompt_logprobs',
+    plan.promptLogprobs !== null && positions ? promptLogprobsJson(positions) : 'null',
+  ]);
+  if (plan.returnTokenIds) fields.push(['prompt_token_ids', JSON.stringify(prompt.tokens)]);
+  return {
+    json: rawObject(fields),
+    promptTokens: prompt.tokens.length,
+    completionTokens: generated.length,
+  };
+}
+
+/** Runs every prompt and returns the response body. */
+export function completionResponse(
+  model: LocalModel,
+  plan: CompletionPlan,
+  opts: ScoreOptions = {},
+): string {
+  const choices = plan.prompts.map((_, i) => choice(model, plan, i, opts));
+  const promptTokens = choices.reduce((a, c) => a + c.promptTokens, 0);
+  const completionTokens = choices.reduce((a, c) => a + c.completionTokens, 0);
+  return rawObject([
+    ['id', JSON.stringify(`cmpl-${randomBytes(16).toString('hex')}`)],
+    ['object', '"text_completion"'],
+    ['created', String(Math.floor(Date.now() / 1000))],
+    ['model', JSON.stringify(model.name)],
+    ['choices', `[${choices.map((c) => c.json).join(',')}]`],
+    [
+      'usage',
+      JSON.stringify({
+        prompt_tokens: promptTokens,
+        total_tokens: promptTokens + completionTokens,
+        completion_tokens: completionTokens,
+        prompt_tokens_details: null,
+      }),
+    ],
+  ]);
+}

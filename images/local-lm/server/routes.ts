@@ -1,0 +1,172 @@
+/**
+ * @module
+ * The vLLM endpoints as plain functions from a parsed request to a reply (status + body). The HTTP layer
+ * (local-lm-server.ts) owns sockets, faults and counters; nothing here touches a socket.
+ */
+import type { LocalModel } from '../models.ts';
+import { planCompletion } from './completion-request.ts';
+import { completionResponse } from './completion-response.ts';
+import type { Engine } from './engine.ts';
+import { badRequest, errorBody, VllmError, type ErrorFormat } from './errors.ts';
+
+export interface Reply {
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+export interface RouteContext {
+  model: LocalModel;
+  maxModelLen: number;
+  errorFormat: ErrorFormat;
+  engine: Engine | null;
+  createdAt: number;
+  gauges(): { running: number; waiting: number };
+  counters: { promptTokens: number; success: number };
+}
+
+/** What `GET /version` reports. */
+export const LOCAL_LM_VERSION = '0.31.0+local-lm';
+
+const JSON_TYPE = 'application/json';
+const json = (status: number, value: unknown): Reply => ({
+  status,
+  body: JSON.stringify(value),
+  contentType: JSON_TYPE,
+});
+
+export function errorReply(err: VllmError, format: ErrorFormat): Reply {
+  return { status: err.status, body: errorBody(err, format), contentType: JSON_TYPE };
+}
+
+function checkModel(ctx: RouteContext, body: Record<string, unknown>): void {
+  const name = body.model;
+  if (name !== undefined && name !== null && name !== ctx.model.name) {
+    throw new VllmError(404, `The model \`${String(name)}\` does not exist.`, 'model');
+  }
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function modelsReply(ctx: RouteContext): Reply {
+  return json(200, {
+    object: 'list',
+    data: [
+      {
+        id: ctx.model.name,
+        object: 'model',
+        created: ctx.createdAt,
+        owned_by: 'vllm',
+        root: ctx.model.root,
+        parent: null,
+        max_model_len: ctx.maxModelLen,
+        permission: [
+          {
+            id: `modelperm-${ctx.model.name}`,
+            object: 'model_permission',
+            created: ctx.createdAt,
+            allow_create_engine: false,
+            allow_sampling: true,
+            allow_logprobs: true,
+            allow_search_indices: false,
+            allow_view: true,
+            allow_fine_tuning: false,
+            organization: '*',
+            group: null,
+            is_blocking: false,
+          },
+        ],
+      },
+    ],
+  });
+}
+
+export function tokenizeReply(ctx: RouteContext, raw: unknown): Reply {
+  const body = asObject(raw);
+  checkModel(ctx, body);
+  if (typeof body.prompt !== 'string') throw badRequest('prompt must be a string', 'prompt');
+  const add = body.add_special_tokens ?? true;
+  const strs = body.return_token_strs ?? false;
+  if (typeof add !== 'boolean')
+    throw badRequest('add_special_tokens must be a boolean', 'add_special_tokens');
+  if (typeof strs !== 'boolean')
+    throw badRequest('return_token_strs must be a boolean', 'return_token_strs');
+  const tokens = ctx.model.tokenizer.encode(body.prompt, add);
+  return json(200, {
+    count: tokens.length,
+    max_model_len: ctx.maxModelLen,
+    tokens,
+    token_strs: strs ? tokens.map((t) => ctx.model.tokenizer.tokenStr(t)) : null,
+  });
+}
+
+export function detokenizeReply(ctx: RouteContext, raw: unknown): Reply {
+  const body = asObject(raw);
+  checkModel(ctx, body);
+  const tokens = body.tokens;
+  if (
+    !Array.isArray(tokens) ||
+    !tokens.every((t) => typeof t === 'number' && Number.isInteger(t))
+  ) {
+    throw badRequest('tokens must be a list of integers', 'tokens');
+  }
+  for (const t of tokens as number[]) {
+    if (t < 0 || t >= ctx.model.tokenizer.vocabSize)
+      throw badRequest(`Token id ${t} is out of vocabulary`, 'tokens');
+  }
+  return json(200, { prompt: ctx.model.tokenizer.decode(tokens as number[]) });
+}
+
+export async function completionsReply(
+  ctx: RouteContext,
+  raw: unknown,
+  signal: AbortSignal,
+  negInfPosition: number | null,
+): Promise<Reply> {
+  const plan = planCompletion(raw, ctx.model, ctx.maxModelLen);
+  if (ctx.engine)
+    await ctx.engine.run(
+      plan.prompts.map((p) => p.tokens.length),
+      signal,
+    );
+  signal.throwIfAborted();
+  const body = completionResponse(ctx.model, plan, { negInfPosition });
+  ctx.counters.promptTokens += plan.prompts.reduce((a, p) => a + p.tokens.length, 0);
+  ctx.counters.success += plan.prompts.length;
+  return { status: 200, body, contentType: JSON_TYPE };
+}
+
+export function metricsReply(ctx: RouteContext): Reply {
+  const { running, waiting } = ctx.gauges();
+  const labels = `engine="0",model_name="${ctx.model.name}"`;
+  const lines = [
+    '# HELP vllm:num_requests_running Number of requests in model execution batches.',
+    '# TYPE vllm:num_requests_running gauge',
+    `vllm:num_requests_running{${labels}} ${running.toFixed(1)}`,
+    '# HELP vllm:num_requests_waiting Number of requests waiting to be processed.',
+    '# TYPE vllm:num_requests_waiting gauge',
+    `vllm:num_requests_waiting{${labels}} ${waiting.toFixed(1)}`,
+    '# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.',
+    '# TYPE vllm:kv_cache_usage_perc gauge',
+    `vllm:kv_cache_usage_perc{${labels}} 0.0`,
+    '# HELP vllm:prompt_tokens_total Number of prefill tokens processed.',
+    '# TYPE vllm:prompt_tokens_total counter',
+    `vllm:prompt_tokens_total{${labels}} ${ctx.counters.promptTokens.toFixed(1)}`,
+    '# HELP vllm:request_success_total Count of successfully processed requests.',
+    '# TYPE vllm:request_success_total counter',
+    `vllm:request_success_total{${labels},finished_reason="length"} ${ctx.counters.success.toFixed(1)}`,
+    '',
+  ];
+  return {
+    status: 200,
+    body: lines.join('\n'),
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+  };
+}
+
+export { json as jsonReply };
