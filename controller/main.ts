@@ -5,7 +5,7 @@
  * `startController` is the same path for tests and the local launcher.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
@@ -63,13 +63,22 @@ export async function startController(
   logger.info({ url, models: registry.names }, 'controller listening');
   await registry.start();
 
+  // Responses still being produced when shutdown starts tell their clients not to reuse the connection.
+  const open = new Set<ServerResponse>();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Keep-alive sockets that go idle while draining would hold close() open until they time out.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), config.timeouts.shutdownMs);
       await drained;
+      clearInterval(sweep);
       clearTimeout(timer);
       await registry.close();
     })());
