@@ -66,10 +66,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       },
     }),
   );
-  for (const path of SCORING_PATHS) {
-    app.use(path, rejectKeyInQuery);
-    if (deps.authenticate) app.use(path, deps.authenticate);
-  }
+  // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
+  if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
 
   registerPerplexityRoute(app, config, registry);
   registerLegacyRoutes(app, config, registry);
@@ -109,21 +107,3 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   });
   return app;
 }
-
-/** Keys belong in the Authorization header only: a key in a URL ends up in logs and browser history. */
-const rejectKeyInQuery: MiddlewareHandler = async function rejectKeyInQuery(c, next) {
-  const query = c.req.query();
-  for (const name of ['api_key', 'apikey', 'key', 'token', 'access_token']) {
-    if (name in query) {
-      throw new ApiError(
-        400,
-        'invalid_request',
-        'send the API key in the Authorization: Bearer header, never in the URL',
-        {
-          param: name,
-        },
-      );
-    }
-  }
-  await next();
-};

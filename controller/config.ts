@@ -105,6 +105,11 @@ export const AuthSchema = z
     region: z.string().optional(),
     /** How often the key set is reloaded from the store. */
     reloadMs: z.int().positive().default(30_000),
+    /**
+     * Proxies in front of the controller that append to `X-Forwarded-For` (ALB: 1; CloudFront + ALB: 2). The
+     * client address for the failed-auth throttle is read that many entries from the right; 0 uses the TCP peer.
+     */
+    trustedProxies: z.int().min(0).max(5).default(0),
     /** Whether `GET /metrics` needs a key. */
     metricsRequireKey: z.boolean().default(false),
     /** Default per-key limits (a key may override). */

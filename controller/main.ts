@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import { createApp } from './app.ts';
+import { startAuthentication } from './authentication.ts';
 import { loadConfig } from './config.ts';
 import type { ControllerConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
@@ -19,7 +20,7 @@ import { ModelRegistry } from './scheduler/model-registry.ts';
 export interface StartOptions {
   /** @default - JSON logs to stdout at the configured level */
   readonly logger?: Logger;
-  /** Authentication for scoring routes. @default - none */
+  /** Authentication for scoring routes. @default - built from `config.auth` (see authentication.ts) */
   readonly authenticate?: MiddlewareHandler;
   /** Request instrumentation (metrics). @default - none */
   readonly instrument?: MiddlewareHandler;
@@ -40,11 +41,13 @@ export async function startController(
 ): Promise<RunningController> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const registry = new ModelRegistry(config, logger);
+  const auth = options.authenticate ? undefined : await startAuthentication(config, logger);
+  const authenticate = options.authenticate ?? auth?.authenticate;
   const app = createApp({
     config,
     registry,
     logger,
-    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(authenticate ? { authenticate } : {}),
     ...(options.instrument ? { instrument: options.instrument } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -80,6 +83,7 @@ export async function startController(
       await drained;
       clearInterval(sweep);
       clearTimeout(timer);
+      auth?.stop();
       await registry.close();
     })());
   return { url, port, registry, server, close };

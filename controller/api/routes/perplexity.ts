@@ -10,6 +10,7 @@ import { scoreEnsemble } from '../../scheduler/ensemble-scorer.ts';
 import type { EnsembleResponse } from '../../scheduler/ensemble-scorer.ts';
 import type { ModelRegistry } from '../../scheduler/model-registry.ts';
 import { alignTokenOffsets } from '../../scoring/token-offsets.ts';
+import { chargeScoredTokens } from '../middleware/auth.ts';
 import { ErrorSchema, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { resolveModels, requestSignal, checkTotalBytes } from './selection.ts';
 
@@ -74,6 +75,7 @@ export function registerPerplexityRoute(
       withDetail,
       signal,
     });
+    chargeScoredTokens(c, response.usage.tokens);
     if (withDetail) addOffsets(body.texts, response);
     // token_details gained their offsets above; the schema documents the finished shape.
     return c.json(response as unknown as z.infer<typeof PerplexityResponseSchema>, 200);
