@@ -17,6 +17,7 @@ EP_CACHE_LINK="${EP_CACHE_LINK:-/var/lib/ep/hf-cache}"
 EP_DLAMI_NVME="${EP_DLAMI_NVME:-/opt/dlami/nvme}"
 EP_NVME_MOUNT="${EP_NVME_MOUNT:-/mnt/ep-nvme}"
 EP_ROOT_STORAGE="${EP_ROOT_STORAGE:-/var/lib/ep/storage}"
+EP_MD_DEVICE="${EP_MD_DEVICE:-/dev/md/ep-cache}"
 EP_IMDS="${EP_IMDS:-http://169.254.169.254}"
 EP_RETRY_SLEEP="${EP_RETRY_SLEEP:-5}"
 
@@ -96,7 +97,7 @@ prepare_storage() {
     dev=${disks[0]}
   else
     # RAID 0 over all disks; after a reboot the array is assembled again, after a stop/start it is new.
-    dev=/dev/md/ep-cache
+    dev=$EP_MD_DEVICE
     if [[ ! -e $dev ]]; then
       mdadm --assemble "$dev" "${disks[@]}" >&2 ||
         mdadm --create "$dev" --level=0 --raid-devices="${#disks[@]}" --run "${disks[@]}" >&2

@@ -1,0 +1,284 @@
+/**
+ * The boot script, run for real (bash) on a simulated host: stub commands record what it does, and the units it
+ * starts are played through a stub docker that refuses duplicate container names, like dockerd.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { REFERENCE_MODELS } from '../../../infra/host/reference-models.ts';
+import { hostSettings, TWO_BY_TWO } from './fixtures.ts';
+import { HostSim, type SimOptions } from './host-sim.ts';
+import type { HostSettings } from '../../../infra/host/types.ts';
+
+const sims: HostSim[] = [];
+afterEach(() => {
+  for (const s of sims.splice(0)) s.dispose();
+});
+
+function sim(settings: HostSettings = hostSettings(), opts: SimOptions = {}): HostSim {
+  const s = new HostSim(settings, opts);
+  sims.push(s);
+  return s;
+}
+
+/** Boots, expecting success, then lets "systemd" start what the script started. */
+function bootOk(host: HostSim): void {
+  const r = host.boot();
+  expect(r.status, `ep-boot.sh failed:\n${r.stderr}`).toBe(0);
+  host.playStartedUnits();
+}
+
+/** The value after `flag` in an argv. */
+function flag(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+/** vLLM's own arguments: everything after the image name. */
+function serveArgs(args: readonly string[], image: string): string[] {
+  return args.slice(args.indexOf(image) + 1);
+}
+
+describe('ep-boot.sh on a g6.12xlarge with the reference models', () => {
+  it('starts exactly one vLLM container per model on its GPU and port, plus the controller', () => {
+    const host = sim();
+    bootOk(host);
+    const containers = host.stubState().containers;
+    expect(Object.keys(containers).sort()).toEqual(
+      [
+        'ep-controller',
+        'ep-vllm-llama-2-7b',
+        'ep-vllm-mistral-7b',
+        'ep-vllm-phi-2',
+        'ep-vllm-vicuna-7b',
+      ].sort(),
+    );
+    REFERENCE_MODELS.forEach((m, i) => {
+      const args = containers[`ep-vllm-${m.servedName}`] as string[];
+      expect(flag(args, '--gpus')).toBe(`"device=${i}"`);
+      expect(flag(args, '--publish')).toBe(`127.0.0.1:${8001 + i}:8000`);
+      expect(args).toContain('--rm');
+      expect(flag(args, '--ipc')).toBe('host');
+      expect(flag(args, '--volume')).toBe('/var/lib/ep/hf-cache:/root/.cache/huggingface:ro');
+      expect(args).not.toContain('--network');
+      const opts = args.filter((_, k) => args[k - 1] === '--log-opt');
+      expect(flag(args, '--log-driver')).toBe('awslogs');
+      expect(opts).toEqual(
+        expect.arrayContaining([
+          'awslogs-region=eu-west-1',
+          'awslogs-group=/ep/demo/hosts',
+          `awslogs-stream=ip-10-0-1-23/ep-vllm-${m.servedName}`,
+        ]),
+      );
+      const serve = serveArgs(args, 'vllm/vllm-openai:v0.31.0');
+      expect(flag(serve, '--model')).toBe(m.hfId);
+      expect(flag(serve, '--served-model-name')).toBe(m.servedName);
+      expect(flag(serve, '--max-model-len')).toBe(String(m.maxModelLen));
+      expect(flag(serve, '--tensor-parallel-size')).toBe('1');
+      expect(flag(serve, '--gpu-memory-utilization')).toBe('0.85');
+      expect(flag(serve, '--max-num-seqs')).toBe('64');
+      expect(flag(serve, '--max-num-batched-tokens')).toBe('2048');
+      expect(serve).toContain('--no-enable-prefix-caching');
+      expect(flag(serve, '--port')).toBe('8000');
+    });
+    const ctl = containers['ep-controller'] as string[];
+    expect(flag(ctl, '--network')).toBe('host');
+    expect(flag(ctl, '--user')).toBe('node');
+    expect(ctl).toContain('EP_CONFIG=/etc/ep/config.json');
+    expect(ctl).toContain('/opt/ep/controller:/app:ro');
+    expect(ctl).toContain('/etc/ep/host-config.json:/etc/ep/config.json:ro');
+    expect(ctl.slice(ctl.indexOf('node:22-slim') + 1)).toEqual(['node', '/app/controller.mjs']);
+  });
+
+  it('downloads every model once, before any server starts, with the token from Secrets Manager', () => {
+    const host = sim();
+    bootOk(host);
+    const starts = host.starts();
+    expect(starts[0]).toEqual({ unit: 'ep-model-download.service', started: true, noBlock: false });
+    expect(starts.slice(1).every((s) => s.noBlock)).toBe(true);
+    const runs = host.calls().filter((c) => c.cmd === 'docker' && c.args[0] === 'run');
+    const downloads = runs.filter((c) => c.oneshot);
+    expect(downloads).toHaveLength(1);
+    const dl = (downloads[0] as { args: string[] }).args;
+    expect(dl.slice(-4)).toEqual(REFERENCE_MODELS.map((m) => m.hfId));
+    expect(flag(dl, '--env-file')).toBe('/etc/ep/hf.env');
+    expect(flag(dl, '--entrypoint')).toBe('python3');
+    expect(dl).toContain('/var/lib/ep/hf-cache:/root/.cache/huggingface');
+    // The servers never see the token.
+    for (const r of runs.filter((c) => !c.oneshot)) expect(r.args).not.toContain('--env-file');
+
+    const secret = host.calls().find((c) => c.cmd === 'aws' && c.args[0] === 'secretsmanager');
+    expect(secret?.args).toEqual(
+      expect.arrayContaining(['get-secret-value', '--secret-id', 'demo/hf-token']),
+    );
+    const hfEnv = host.path('/etc/ep/hf.env');
+    expect(readFileSync(hfEnv, 'utf8')).toBe('HF_TOKEN=hf_testtoken\n');
+    expect(statSync(hfEnv).mode & 0o777).toBe(0o600);
+  });
+
+  it('fetches the bundle and host config from S3 and reads metadata with an IMDSv2 token', () => {
+    const host = sim();
+    bootOk(host);
+    expect(readFileSync(host.path('/opt/ep/controller/controller.mjs'), 'utf8')).toContain(
+      's3://demo-artifacts/ep/controller/ABC123/controller.mjs',
+    );
+    expect(readFileSync(host.path('/etc/ep/host-config.json'), 'utf8')).toContain(
+      'host-config.json',
+    );
+    const curls = host.calls().filter((c) => c.cmd === 'curl');
+    expect(curls[0]?.args).toEqual(expect.arrayContaining(['-X', 'PUT']));
+    expect(host.stubState().enabled).toEqual([
+      'ep-vllm-vicuna-7b.service',
+      'ep-vllm-llama-2-7b.service',
+      'ep-vllm-phi-2.service',
+      'ep-vllm-mistral-7b.service',
+      'ep-controller.service',
+    ]);
+  });
+
+  it('formats and mounts the instance store once; a reboot mounts it again without formatting', () => {
+    const host = sim();
+    bootOk(host);
+    const mkfs = () => host.calls().filter((c) => c.cmd === 'mkfs.ext4');
+    expect(mkfs().map((c) => c.args.at(-1))).toEqual(['/dev/nvme1n1']);
+    expect(host.stubState().mounts).toEqual({ '/dev/nvme1n1': host.path('/mnt/ep-nvme') });
+    const link = host.path('/var/lib/ep/hf-cache');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(host.path('/mnt/ep-nvme/ep-hf-cache'));
+
+    host.reboot();
+    bootOk(host);
+    expect(mkfs()).toHaveLength(1);
+    expect(host.calls().filter((c) => c.cmd === 'mount')).toHaveLength(2);
+    expect(readlinkSync(link)).toBe(host.path('/mnt/ep-nvme/ep-hf-cache'));
+  });
+
+  it('is idempotent: after a reboot, and after a re-run, still one container per model and no duplicate units', () => {
+    const host = sim();
+    bootOk(host);
+    const before = host.stubState().containers;
+    host.reboot(); // containers of the unclean shutdown are still there: ExecStartPre removes them
+    bootOk(host);
+    const after = host.stubState().containers;
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    expect(after).toEqual(before);
+
+    const runsBefore = host.calls().filter((c) => c.cmd === 'docker' && c.args[0] === 'run').length;
+    bootOk(host); // ep-boot.service run again without a reboot: the units are active, nothing restarts
+    expect(host.calls().filter((c) => c.cmd === 'docker' && c.args[0] === 'run')).toHaveLength(
+      runsBefore,
+    );
+    expect(
+      host
+        .starts()
+        .slice(-6)
+        .every((s) => !s.started),
+    ).toBe(true);
+    expect(host.stubState().enabled).toHaveLength(5);
+    expect(host.calls().filter((c) => c.cmd === 'mkfs.ext4')).toHaveLength(1);
+  });
+
+  it('uses the DLAMI mount when it is there, without formatting or mounting anything', () => {
+    const host = sim(hostSettings(), { dlamiMounted: true });
+    bootOk(host);
+    expect(host.calls().filter((c) => ['mkfs.ext4', 'mount', 'mdadm'].includes(c.cmd))).toEqual([]);
+    expect(readlinkSync(host.path('/var/lib/ep/hf-cache'))).toBe(
+      host.path('/opt/dlami/nvme/ep-hf-cache'),
+    );
+  });
+
+  it('stripes several instance-store disks into one RAID 0 array, and assembles it again after a reboot', () => {
+    const disks = ['/dev/nvme1n1', '/dev/nvme2n1'].map(
+      (d) => `${d} Amazon EC2 NVMe Instance Storage`,
+    );
+    const host = sim(hostSettings(), { disks });
+    bootOk(host);
+    const md = host.path('/dev/md/ep-cache');
+    const mdadm = () => host.calls().filter((c) => c.cmd === 'mdadm');
+    expect(mdadm().map((c) => c.args[0])).toEqual(['--assemble', '--create']);
+    expect(mdadm()[1]?.args).toEqual([
+      '--create',
+      md,
+      '--level=0',
+      '--raid-devices=2',
+      '--run',
+      '/dev/nvme1n1',
+      '/dev/nvme2n1',
+    ]);
+    host.reboot();
+    bootOk(host);
+    expect(mdadm().map((c) => c.args[0])).toEqual(['--assemble', '--create', '--assemble']);
+    expect(
+      host
+        .calls()
+        .filter((c) => c.cmd === 'mkfs.ext4')
+        .map((c) => c.args.at(-1)),
+    ).toEqual([md]);
+  });
+
+  it('falls back to the root volume when the instance has no instance store', () => {
+    const host = sim(hostSettings(), { disks: ['/dev/nvme0n1 Amazon Elastic Block Store'] });
+    bootOk(host);
+    expect(host.calls().filter((c) => ['mkfs.ext4', 'mount'].includes(c.cmd))).toEqual([]);
+    expect(readlinkSync(host.path('/var/lib/ep/hf-cache'))).toBe(
+      host.path('/var/lib/ep/storage/ep-hf-cache'),
+    );
+  });
+
+  it('fails with the command to set the token when the secret has no value, starting nothing', () => {
+    const host = sim(hostSettings(), { hfToken: undefined });
+    const r = host.boot();
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/put-secret-value --region eu-west-1 --secret-id demo\/hf-token/);
+    expect(host.starts()).toEqual([]);
+  });
+
+  it('fails when fewer GPUs are visible than the models need', () => {
+    const host = sim();
+    const r = host.boot({ STUB_GPUS: '2' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/need 4 GPUs but nvidia-smi shows 2/);
+  });
+
+  it('keeps the bundle of an earlier boot when S3 is unreachable, and rejects a bundle with the wrong sha256', () => {
+    const host = sim();
+    bootOk(host);
+    host.reboot();
+    const r = host.boot({ STUB_S3_DOWN: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/keeping the copy from an earlier boot/);
+
+    const uri = 's3://demo-artifacts/ep/controller/ABC123/controller.mjs';
+    const good = createHash('sha256').update(`// object ${uri}\n`).digest('hex');
+    const ok = sim(hostSettings({ bundleSha256: good }));
+    expect(ok.boot().status).toBe(0);
+    const bad = sim(hostSettings({ bundleSha256: 'f'.repeat(64) }));
+    const rb = bad.boot();
+    expect(rb.status).not.toBe(0);
+    expect(rb.stderr).toMatch(/does not match its sha256/);
+  });
+});
+
+describe('ep-boot.sh with two models on two GPUs each', () => {
+  it('pins each model to its GPU pair with tensor parallel size 2', () => {
+    const host = sim(hostSettings({ models: TWO_BY_TWO }));
+    bootOk(host);
+    const containers = host.stubState().containers;
+    expect(Object.keys(containers).sort()).toEqual([
+      'ep-controller',
+      'ep-vllm-llama-2-7b',
+      'ep-vllm-mistral-7b',
+    ]);
+    const mistral = containers['ep-vllm-mistral-7b'] as string[];
+    const llama = containers['ep-vllm-llama-2-7b'] as string[];
+    expect(flag(mistral, '--gpus')).toBe('"device=0,1"');
+    expect(flag(llama, '--gpus')).toBe('"device=2,3"');
+    expect(flag(serveArgs(mistral, 'vllm/vllm-openai:v0.31.0'), '--tensor-parallel-size')).toBe(
+      '2',
+    );
+    expect(flag(serveArgs(mistral, 'vllm/vllm-openai:v0.31.0'), '--max-model-len')).toBe('8192');
+    expect(flag(serveArgs(llama, 'vllm/vllm-openai:v0.31.0'), '--revision')).toBe('abc123');
+    const dl = host.calls().find((c) => c.oneshot && c.args[0] === 'run')?.args ?? [];
+    expect(dl.slice(-2)).toEqual(['mistralai/Mistral-7B-v0.1', 'meta-llama/Llama-2-7b-hf@abc123']);
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * @module
+ * A simulated host for running ep-boot.sh in a test: the files cloud-init would write, laid out under a temp
+ * root; stub commands on PATH (stubs/host-stub.mjs); and a tiny "systemd" that runs the ExecStartPre/ExecStart
+ * lines of the units the boot script started, through the stub docker.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostFiles } from '../../../infra/host/user-data.ts';
+import type { HostSettings } from '../../../infra/host/types.ts';
+import { execArgv, parseEnvFile, parseUnit, unitValues } from './systemd-words.ts';
+
+const STUB = fileURLToPath(new URL('./stubs/host-stub.mjs', import.meta.url));
+const COMMANDS = [
+  'curl',
+  'nvidia-smi',
+  'lsblk',
+  'mountpoint',
+  'findmnt',
+  'mount',
+  'blkid',
+  'mkfs.ext4',
+  'mdadm',
+  'aws',
+  'systemctl',
+  'docker',
+];
+
+export interface Call {
+  cmd: string;
+  args: string[];
+  oneshot: boolean;
+}
+
+export interface SimOptions {
+  /** `lsblk -dnpo NAME,MODEL` lines of instance-store disks. @default one disk */
+  disks?: string[];
+  /** Simulate a Deep Learning AMI that has already mounted its NVMe at /opt/dlami/nvme. */
+  dlamiMounted?: boolean;
+  /** Value of the token secret; undefined: the secret has no value yet. @default 'hf_testtoken' */
+  hfToken?: string | undefined;
+}
+
+export class HostSim {
+  readonly root = mkdtempSync(join(tmpdir(), 'ep-host-'));
+  readonly bin = join(this.root, '.stub-bin');
+  readonly state = join(this.root, '.stub-state');
+  private played = 0;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(settings: HostSettings, opts: SimOptions = {}) {
+    for (const f of hostFiles(settings)) {
+      const path = this.path(f.path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, f.content);
+      chmodSync(path, parseInt(f.permissions, 8));
+    }
+    mkdirSync(this.bin);
+    mkdirSync(this.state);
+    for (const c of COMMANDS) {
+      writeFileSync(join(this.bin, c), `#!/bin/sh\nexec node '${STUB}' -- ${c} "$@"\n`, {
+        mode: 0o755,
+      });
+    }
+    const dlami = this.path('/opt/dlami/nvme');
+    if (opts.dlamiMounted) {
+      mkdirSync(dlami, { recursive: true });
+      writeFileSync(
+        join(this.state, 'state.json'),
+        JSON.stringify({
+          mounts: { '/dev/md0': dlami },
+          formatted: ['/dev/md0'],
+          arrays: [],
+          active: [],
+          enabled: [],
+          containers: {},
+        }),
+      );
+    }
+    const disks = opts.disks ?? ['/dev/nvme1n1 Amazon EC2 NVMe Instance Storage'];
+    this.env = {
+      PATH: `${this.bin}:${process.env.PATH}`,
+      STUB_STATE: this.state,
+      STUB_DISKS: disks.join('\n'),
+      ...('hfToken' in opts
+        ? opts.hfToken
+          ? { STUB_HF_TOKEN: opts.hfToken }
+          : {}
+        : { STUB_HF_TOKEN: 'hf_testtoken' }),
+      EP_HOST_ENV: this.path('/etc/ep/host.env'),
+      EP_ETC_DIR: this.path('/etc/ep'),
+      EP_BUNDLE_DIR: this.path('/opt/ep/controller'),
+      EP_CACHE_LINK: this.path('/var/lib/ep/hf-cache'),
+      EP_DLAMI_NVME: dlami,
+      EP_NVME_MOUNT: this.path('/mnt/ep-nvme'),
+      EP_ROOT_STORAGE: this.path('/var/lib/ep/storage'),
+      EP_MD_DEVICE: this.path('/dev/md/ep-cache'),
+      EP_RETRY_SLEEP: '0',
+    };
+  }
+
+  /** A host path inside the temp root. */
+  path(hostPath: string): string {
+    return join(this.root, hostPath);
+  }
+
+  /** Runs the boot script as ep-boot.service would. */
+  boot(extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+    return spawnSync('bash', [this.path('/opt/ep/bin/ep-boot.sh')], {
+      env: { ...this.env, ...extraEnv },
+      encoding: 'utf8',
+    });
+  }
+
+  calls(): Call[] {
+    const file = join(this.state, 'calls.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Call);
+  }
+
+  starts(): Array<{ unit: string; started: boolean; noBlock: boolean }> {
+    const file = join(this.state, 'starts.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+  }
+
+  stubState(): {
+    mounts: Record<string, string>;
+    formatted: string[];
+    active: string[];
+    enabled: string[];
+    containers: Record<string, string[]>;
+  } {
+    return JSON.parse(readFileSync(join(this.state, 'state.json'), 'utf8'));
+  }
+
+  /** Plays systemd: runs the Exec lines of every unit started since the last call, in start order. */
+  playStartedUnits(): void {
+    const starts = this.starts();
+    for (const s of starts.slice(this.played)) {
+      if (!s.started) continue;
+      const unit = parseUnit(readFileSync(this.path(`/etc/systemd/system/${s.unit}`), 'utf8'));
+      const env: Record<string, string> = {};
+      for (const file of unitValues(unit, 'EnvironmentFile'))
+        Object.assign(env, parseEnvFile(readFileSync(this.path(file), 'utf8')));
+      const oneshot = unitValues(unit, 'Type').includes('oneshot');
+      for (const key of ['ExecStartPre', 'ExecStart']) {
+        for (const line of unitValues(unit, key)) {
+          const argv = execArgv(line, env, 'ip-10-0-1-23');
+          const ignoreFailure = (argv[0] as string).startsWith('-');
+          const command = (argv[0] as string).replace(/^-/, '');
+          const r = spawnSync(join(this.bin, command.split('/').at(-1) as string), argv.slice(1), {
+            env: { ...this.env, STUB_ONESHOT: oneshot ? '1' : '0' },
+            encoding: 'utf8',
+          });
+          if (r.status !== 0 && !ignoreFailure)
+            throw new Error(`${s.unit} ${key} failed: ${r.stderr}`);
+        }
+      }
+    }
+    this.played = starts.length;
+  }
+
+  /** A reboot: units and mounts are gone; disks, their filesystems and (after an unclean stop) containers stay. */
+  reboot(): void {
+    const file = join(this.state, 'state.json');
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...state, active: [], mounts: {} }));
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

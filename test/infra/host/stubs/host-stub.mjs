@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Stand-in for the host commands ep-boot.sh calls (docker, aws, systemctl, mount, mkfs.ext4, ...). Each command
+// in the temp bin dir is a wrapper running `node host-stub.mjs -- NAME ARGS...` (the `--` keeps Node 20 from
+// reading a `--env-file` meant for docker). Records every call in $STUB_STATE/calls.jsonl and keeps the little
+// state the boot script can observe (mounts, filesystems, active units, containers) in $STUB_STATE/state.json.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [, cmd, ...args] = process.argv.slice(2);
+const dir = process.env.STUB_STATE;
+const statePath = join(dir, 'state.json');
+const state = existsSync(statePath)
+  ? JSON.parse(readFileSync(statePath, 'utf8'))
+  : { mounts: {}, formatted: [], arrays: [], active: [], enabled: [], containers: {} };
+const save = () => writeFileSync(statePath, JSON.stringify(state, null, 1));
+appendFileSync(
+  join(dir, 'calls.jsonl'),
+  `${JSON.stringify({ cmd, args, oneshot: process.env.STUB_ONESHOT === '1' })}\n`,
+);
+
+const out = (s) => process.stdout.write(s);
+const fail = (msg, code = 1) => {
+  process.stderr.write(`${cmd}: ${msg}\n`);
+  process.exit(code);
+};
+const valueOf = (flag) => args[args.indexOf(flag) + 1];
+
+switch (cmd) {
+  case 'curl': {
+    const url = args.find((a) => a.startsWith('http'));
+    if (url.endsWith('/latest/api/token')) out('TOKEN');
+    else if (!args.includes('X-aws-ec2-metadata-token: TOKEN')) fail('IMDSv2 token missing', 22);
+    else if (url.endsWith('/instance-id')) out('i-0123456789abcdef0');
+    else if (url.endsWith('/placement/region')) out('eu-west-1');
+    else fail(`unexpected ${url}`, 22);
+    break;
+  }
+  case 'nvidia-smi':
+    out(Array.from({ length: Number(process.env.STUB_GPUS ?? 4) }, (_, i) => `${i}\n`).join(''));
+    break;
+  case 'lsblk':
+    out(
+      process.env.STUB_DISKS
+        ? `${process.env.STUB_DISKS}\n`
+        : '/dev/nvme0n1 Amazon Elastic Block Store\n',
+    );
+    break;
+  case 'mountpoint':
+    process.exit(Object.values(state.mounts).includes(args.at(-1)) ? 0 : 1);
+    break;
+  case 'findmnt': {
+    const target = state.mounts[valueOf('-S')];
+    if (!target) process.exit(1);
+    out(`${target}\n`);
+    break;
+  }
+  case 'mount':
+    state.mounts[args.at(-2)] = args.at(-1);
+    save();
+    break;
+  case 'blkid':
+    if (!state.formatted.includes(args.at(-1))) process.exit(2);
+    out('ext4\n');
+    break;
+  case 'mkfs.ext4':
+    state.formatted.push(args.at(-1));
+    save();
+    break;
+  case 'mdadm': {
+    const md = args[1];
+    if (args[0] === '--assemble' && !state.arrays.includes(md)) fail('no array to assemble');
+    if (args[0] === '--create') state.arrays.push(md);
+    save();
+    break;
+  }
+  case 'aws':
+    if (args[0] === 'secretsmanager') {
+      if (!process.env.STUB_HF_TOKEN)
+        fail('ResourceNotFoundException: no value for staging label AWSCURRENT', 254);
+      out(`${process.env.STUB_HF_TOKEN}\n`);
+    } else if (args[0] === 's3' && args[1] === 'cp') {
+      const src = args.find((a) => a.startsWith('s3://'));
+      if (process.env.STUB_S3_DOWN) fail('Could not connect to the endpoint URL');
+      writeFileSync(args.at(-1), `// object ${src}\n`);
+    } else fail(`unexpected aws ${args.join(' ')}`);
+    break;
+  case 'systemctl': {
+    const units = args.filter((a) => !a.startsWith('-')).slice(1);
+    if (args[0] === 'enable') state.enabled = [...new Set([...state.enabled, ...units])];
+    if (args[0] === 'start') {
+      for (const u of units) {
+        // Like systemd: starting an active unit does nothing. The test plays the units this log says started.
+        const started = !state.active.includes(u);
+        if (started) state.active.push(u);
+        appendFileSync(
+          join(dir, 'starts.jsonl'),
+          `${JSON.stringify({ unit: u, started, noBlock: args.includes('--no-block') })}\n`,
+        );
+      }
+    }
+    save();
+    break;
+  }
+  case 'docker': {
+    if (args[0] === 'rm' || args[0] === 'stop') {
+      delete state.containers[args.at(-1)];
+    } else if (args[0] === 'run') {
+      const name = valueOf('--name');
+      if (state.containers[name])
+        fail(`Conflict. The container name "/${name}" is already in use`, 125);
+      // A one-shot container (--rm) has exited and is gone by the time its unit is active.
+      if (process.env.STUB_ONESHOT !== '1') state.containers[name] = args;
+    } else fail(`unexpected docker ${args[0]}`);
+    save();
+    break;
+  }
+  default:
+    fail('no stub behaviour');
+}
