@@ -62,14 +62,17 @@ export function execArgv(value: string, env: Record<string, string> = {}, host =
     }
     words.push(word);
   }
-  return words.map((w) =>
-    w
-      .replace(/%(.)/g, (_, c: string) => (c === '%' ? '\u0000pct' : c === 'H' ? host : `%${c}`))
-      .replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name?: string) =>
-        m === '$$' ? '$' : (env[name as string] ?? ''),
-      )
-      .replace(/\u0000pct/g, '%'),
-  );
+  return words.map((w) => expandWord(w, env, host));
+}
+
+/** Resolves `%%`, `%H`, `$$` and `${VAR}` in one word, left to right. */
+function expandWord(word: string, env: Record<string, string>, host: string): string {
+  return word.replace(/%%|%H|\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name?: string) => {
+    if (m === '%%') return '%';
+    if (m === '%H') return host;
+    if (m === '$$') return '$';
+    return env[name as string] ?? '';
+  });
 }
 
 /** Reads `KEY='value'` / `KEY=value` lines of an EnvironmentFile. */

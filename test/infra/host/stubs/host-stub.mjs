@@ -5,6 +5,7 @@
 // state the boot script can observe (mounts, filesystems, active units, containers) in $STUB_STATE/state.json.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
 
 const [, cmd, ...args] = process.argv.slice(2);
 const dir = process.env.STUB_STATE;
