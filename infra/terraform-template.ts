@@ -42,7 +42,8 @@ export interface TemplateReference {
 
 /** Escapes text so Terraform's template engine reads it literally. */
 export function escapeTerraformTemplate(text: string): string {
-  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  // Replacement functions, not strings: in a replacement string `$$` means one `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /**

@@ -37,13 +37,20 @@ export function fakeBundle(): string {
   return bundlePath;
 }
 
-/** Synthesizes the stack for `input` (cdktf.json context values) and parses the result. */
-export function synth(input: SettingsInput = {}): Synthesized {
+/**
+ * Synthesizes the stack for `input` (cdktf.json context values) and parses the result. `mutate` may add to the
+ * stack before synthesis (to prove a check catches a regression).
+ */
+export function synth(
+  input: SettingsInput = {},
+  mutate?: (stack: PerplexityStack) => void,
+): Synthesized {
   const app = Testing.app();
   const stack = new PerplexityStack(app, {
     settings: parseSettings(input),
     controllerBundlePath: fakeBundle(),
   });
+  mutate?.(stack);
   const json = Testing.synth(stack);
   const parsed = JSON.parse(json) as Partial<Omit<Synthesized, 'json' | 'stack'>>;
   return {

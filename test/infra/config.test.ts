@@ -1,0 +1,109 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fleetCost, GPU_INSTANCE_TYPES, parseSettings, SettingsError } from '../../infra/config.ts';
+import { loadSettings, readRawContext, REPO_ROOT } from '../../infra/context.ts';
+
+describe('deployment settings', () => {
+  it('defaults reproduce the reference workload', () => {
+    const s = parseSettings({});
+    expect(s).toMatchObject({
+      name: 'ensembled-perplexity',
+      region: 'us-east-1',
+      instanceType: 'g6.12xlarge',
+      hostCount: 1,
+      allowedCidrs: ['0.0.0.0/0', '::/0'],
+    });
+    expect(s.models.map((m) => [m.hfId, m.gpus])).toEqual([
+      ['lmsys/vicuna-7b-v1.5', 1],
+      ['meta-llama/Llama-2-7b-hf', 1],
+      ['microsoft/phi-2', 1],
+      ['mistralai/Mistral-7B-v0.1', 1],
+    ]);
+    expect(s.vllmImage).toMatch(/^vllm\/vllm-openai:v\d+\.\d+\.\d+$/);
+  });
+
+  it('the committed cdktf.json context is valid and equals the defaults where it sets values', () => {
+    const fromFile = loadSettings({}, join(REPO_ROOT, 'cdktf.json'));
+    expect(fromFile).toEqual(parseSettings({}));
+  });
+
+  it('fails naming every bad field, including unknown (misspelled) keys', () => {
+    let message = '';
+    try {
+      parseSettings({ hostcount: 2, region: 'mars', instanceType: 'p5.48xlarge', models: [] });
+    } catch (err) {
+      expect(err).toBeInstanceOf(SettingsError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/region: use an AWS region/);
+    expect(message).toMatch(/instanceType:/);
+    expect(message).toMatch(/models:/);
+    expect(message).toMatch(/hostcount/);
+  });
+
+  it('fails if the GPU layout does not fit, naming each model', () => {
+    expect(() =>
+      parseSettings({
+        instanceType: 'g6.12xlarge',
+        models: [
+          { hfId: 'org/a', servedName: 'a', gpus: 2 },
+          { hfId: 'org/b', servedName: 'b', gpus: 4 },
+        ],
+      }),
+    ).toThrow('models: models need 6 GPUs (a: 2, b: 4) but g6.12xlarge has 4');
+  });
+
+  it('fails if served names repeat or a domain has no zone', () => {
+    expect(() =>
+      parseSettings({
+        models: [
+          { hfId: 'org/a', servedName: 'x' },
+          { hfId: 'org/b', servedName: 'x' },
+        ],
+      }),
+    ).toThrow(/servedName must be unique/);
+    expect(() => parseSettings({ domain: { name: 'api.example.com' } })).toThrow(
+      /hostedZoneId or hostedZoneName/,
+    );
+  });
+
+  it('fails if client networks are restricted without a domain (CloudFront would ignore them)', () => {
+    expect(() => parseSettings({ allowedCidrs: ['203.0.113.0/24'] })).toThrow(
+      /allowedCidrs: restricting clients needs a domain/,
+    );
+    expect(() => parseSettings({ allowedCidrs: ['not-a-cidr'] })).toThrow(/allowedCidrs/);
+  });
+
+  it('prices the fleet from the table', () => {
+    expect(GPU_INSTANCE_TYPES['g6.12xlarge']).toMatchObject({
+      gpus: 4,
+      vcpus: 48,
+      usdPerHour: 4.6016,
+    });
+    const cost = fleetCost({ instanceType: 'g6.12xlarge', hostCount: 2 });
+    expect(cost.usdPerHour).toBeCloseTo(9.2032, 6);
+    expect(cost.usdPerMonth).toBeCloseTo(6718.336, 3);
+  });
+
+  it('reads the context from CDKTF_CONTEXT_JSON and drops cdktf keys', () => {
+    const env = {
+      CDKTF_CONTEXT_JSON: JSON.stringify({
+        hostCount: 2,
+        cdktfRelativeModules: [],
+        cdktfStaticModuleAssetHash: 'x',
+      }),
+    };
+    expect(readRawContext(env)).toEqual({ hostCount: 2 });
+    expect(loadSettings(env).hostCount).toBe(2);
+  });
+
+  it('reads cdktf.json when run outside the cdktf CLI', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-ctx-'));
+    const file = join(dir, 'cdktf.json');
+    writeFileSync(file, JSON.stringify({ app: 'x', context: { hostCount: 3 } }));
+    expect(loadSettings({}, file).hostCount).toBe(3);
+    expect(() => loadSettings({}, join(dir, 'missing.json'))).toThrow(/cannot read/);
+  });
+});

@@ -1,0 +1,248 @@
+import { gunzipSync } from 'node:zlib';
+import { Testing } from 'cdktf';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group/index.js';
+import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution/index.js';
+import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter/index.js';
+import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group/index.js';
+import { DLAMI_SSM_PARAMETER } from '../../../infra/constructs/gpu-fleet.ts';
+import { CLOUDFRONT_POLICIES, ORIGIN_VERIFY_HEADER } from '../../../infra/constructs/ingress.ts';
+import { EMPTY_KEY_STORE } from '../../../infra/constructs/secrets.ts';
+import { all, only, synth } from './synth.ts';
+
+/** The rendered user data, as the host receives it, with the bucket reference left as an expression. */
+function userDataOf(s: ReturnType<typeof synth>): string {
+  const lt = only(s.resource, 'aws_launch_template');
+  const local = /^\$\{base64encode\(local\.([^)]+)\)\}$/.exec(String(lt.user_data))?.[1];
+  expect(local).toBeDefined();
+  return String(s.locals[local!]);
+}
+
+describe('stack with default settings', () => {
+  // GIVEN an empty cdktf.json context (every setting at its default)
+  const s = synth();
+
+  it('runs one g6.12xlarge Auto Scaling group, sized 1, with ELB health checks and a long grace period', () => {
+    expect(
+      Testing.toHaveResourceWithProperties(s.json, AutoscalingGroup.tfResourceType, {
+        min_size: 1,
+        max_size: 1,
+        desired_capacity: 1,
+        health_check_type: 'ELB',
+        health_check_grace_period: 1800,
+      }),
+    ).toBe(true);
+    const asg = only(s.resource, 'aws_autoscaling_group');
+    expect(asg.vpc_zone_identifier).toHaveLength(2);
+    expect(String((asg.launch_template as { version: string }).version)).toMatch(/latest_version/);
+    expect(only(s.resource, 'aws_launch_template').instance_type).toBe('g6.12xlarge');
+  });
+
+  it('launches from the DLAMI SSM parameter with IMDSv2 required and an encrypted gp3 root volume', () => {
+    expect(
+      Testing.toHaveDataSourceWithProperties(s.json, DataAwsSsmParameter.tfResourceType, {
+        name: DLAMI_SSM_PARAMETER,
+      }),
+    ).toBe(true);
+    expect(DLAMI_SSM_PARAMETER).toBe(
+      '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id',
+    );
+    const lt = only(s.resource, 'aws_launch_template');
+    expect(lt.image_id).toMatch(/^\$\{data\.aws_ssm_parameter\.[^.]+\.insecure_value\}$/);
+    expect(lt.metadata_options).toEqual(
+      expect.objectContaining({ http_tokens: 'required', http_put_response_hop_limit: 1 }),
+    );
+    expect(lt.block_device_mappings).toEqual([
+      expect.objectContaining({
+        ebs: expect.objectContaining({ encrypted: 'true', volume_type: 'gp3', volume_size: 200 }),
+      }),
+    ]);
+  });
+
+  it('serves HTTPS through CloudFront (viewer HTTPS only, no caching, all methods) to the ALB', () => {
+    expect(Testing.toHaveResource(s.json, CloudfrontDistribution.tfResourceType)).toBe(true);
+    const cdn = only(s.resource, 'aws_cloudfront_distribution');
+    expect(cdn.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
+    expect(cdn.default_cache_behavior).toMatchObject({
+      viewer_protocol_policy: 'https-only',
+      cache_policy_id: CLOUDFRONT_POLICIES.cachingDisabled,
+      origin_request_policy_id: CLOUDFRONT_POLICIES.allViewerExceptHostHeader,
+    });
+    expect(
+      (cdn.default_cache_behavior as { allowed_methods: string[] }).allowed_methods,
+    ).toHaveLength(7);
+    const [origin] = cdn.origin as Record<string, unknown>[];
+    expect(origin!.domain_name).toMatch(/^\$\{aws_lb\.[^.]+\.dns_name\}$/);
+    expect(origin!.custom_header).toEqual([
+      { name: ORIGIN_VERIFY_HEADER, value: expect.stringMatching(/terraform_data\..+\.output/) },
+    ]);
+    expect(s.output.endpoint!.value).toMatch(
+      /^https:\/\/\$\{aws_cloudfront_distribution\.[^.]+\.domain_name\}$/,
+    );
+  });
+
+  it('locks the ALB to CloudFront: prefix-list ingress, secret header rule, 403 by default', () => {
+    expect(only(s.data, 'aws_ec2_managed_prefix_list').name).toBe(
+      'com.amazonaws.global.cloudfront.origin-facing',
+    );
+    const albIngress = all(s.resource, 'aws_vpc_security_group_ingress_rule').filter(
+      (r) => r.prefix_list_id,
+    );
+    expect(albIngress).toEqual([expect.objectContaining({ from_port: 80, to_port: 80 })]);
+    const listener = only(s.resource, 'aws_lb_listener');
+    expect(listener.default_action).toEqual([
+      expect.objectContaining({
+        type: 'fixed-response',
+        fixed_response: expect.objectContaining({ status_code: '403' }),
+      }),
+    ]);
+    const rule = only(s.resource, 'aws_lb_listener_rule');
+    expect(rule.condition).toEqual([
+      {
+        http_header: {
+          http_header_name: ORIGIN_VERIFY_HEADER,
+          values: [expect.stringMatching(/terraform_data/)],
+        },
+      },
+    ]);
+    expect(only(s.resource, 'terraform_data').lifecycle).toEqual({ ignore_changes: ['input'] });
+    expect(only(s.resource, 'aws_lb').idle_timeout).toBe(600);
+  });
+
+  it('health-checks the controller on /readyz at the controller port', () => {
+    expect(
+      Testing.toHaveResourceWithProperties(s.json, LbTargetGroup.tfResourceType, {
+        port: 8080,
+        health_check: { path: '/readyz', matcher: '200' },
+      }),
+    ).toBe(true);
+  });
+
+  it('creates log groups with retention that destroy deletes', () => {
+    const groups = all(s.resource, 'aws_cloudwatch_log_group');
+    expect(groups.length).toBeGreaterThan(0);
+    for (const g of groups) {
+      expect(g.retention_in_days).toBe(30);
+      expect(g.skip_destroy).not.toBe(true);
+    }
+  });
+
+  it('creates the HF token secret without a value and the key store with an empty key set', () => {
+    const secrets = s.resource.aws_secretsmanager_secret ?? {};
+    expect(
+      Object.values(secrets)
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['ensembled-perplexity/api-keys', 'ensembled-perplexity/hf-token']);
+    for (const x of Object.values(secrets)) expect(x.recovery_window_in_days).toBe(0);
+    const version = only(s.resource, 'aws_secretsmanager_secret_version');
+    expect(version.secret_id).toMatch(/api-keys/);
+    expect(JSON.parse(String(version.secret_string))).toEqual({ version: 1, keys: [] });
+    expect(version.secret_string).toBe(EMPTY_KEY_STORE);
+    expect(version.lifecycle).toEqual({ ignore_changes: ['secret_string'] });
+  });
+
+  it('leaves nothing behind on destroy: force-destroyed bucket, no deletion protection', () => {
+    expect(only(s.resource, 'aws_s3_bucket').force_destroy).toBe(true);
+    expect(only(s.resource, 'aws_lb').enable_deletion_protection).toBe(false);
+    expect(only(s.resource, 'aws_eip').domain).toBe('vpc');
+    expect(s.resource.aws_instance).toBeUndefined();
+  });
+
+  it('uploads the controller bundle (content-addressed) and the host config', () => {
+    const objects = all(s.resource, 'aws_s3_object');
+    const bundle = objects.find((o) => String(o.key).endsWith('controller.mjs'))!;
+    expect(bundle.key).toMatch(/^hosts\/controller\/[0-9A-F]+\/controller\.mjs$/);
+    expect(bundle.source_hash).toBeDefined();
+    const config = objects.find((o) => o.key === 'hosts/host-config.json')!;
+    const doc = JSON.parse(String(config.content)) as {
+      port: number;
+      models: { name: string }[];
+      auth: object;
+    };
+    expect(doc.port).toBe(8080);
+    expect(doc.models.map((m) => m.name)).toEqual([
+      'vicuna-7b',
+      'llama-2-7b',
+      'phi-2',
+      'mistral-7b',
+    ]);
+    expect(doc.auth).toEqual({ store: 'aws:ensembled-perplexity/api-keys', region: 'us-east-1' });
+  });
+
+  it('places host subnets only in zones that offer the instance type', () => {
+    const offerings = only(s.data, 'aws_ec2_instance_type_offerings');
+    expect(offerings).toMatchObject({
+      location_type: 'availability-zone',
+      filter: [{ name: 'instance-type', values: ['g6.12xlarge'] }],
+    });
+    const gpuZonesLocal = Object.entries(s.locals).find(([, v]) =>
+      String(v).includes('data.aws_ec2_instance_type_offerings'),
+    )![0];
+    for (const [id, subnet] of Object.entries(s.resource.aws_subnet ?? {})) {
+      if (id.includes('private'))
+        expect(subnet.availability_zone).toContain(`local.${gpuZonesLocal}`);
+    }
+  });
+
+  it('renders user data whose only Terraform expression is the artifacts bucket', () => {
+    const text = userDataOf(s);
+    const expressions = text.match(/(?<!\$)\$\{[^}]*\}/g) ?? [];
+    expect(new Set(expressions)).toEqual(
+      new Set(['${aws_s3_bucket.artifacts_bucket_A41425E9.bucket}']),
+    );
+    expect(text).not.toMatch(/(?<!%)%\{/);
+    const asHost = text
+      .replace(/\$\{aws_s3_bucket[^}]+\}/g, 'ep-artifacts-bucket')
+      .replace(/\$\$\{/g, '${');
+    expect(asHost.startsWith('#cloud-config\n')).toBe(true);
+    expect(Buffer.byteLength(asHost)).toBeLessThan(16 * 1024);
+    const doc = parse(asHost) as {
+      write_files: { path: string; content: string; encoding?: string }[];
+    };
+    const env = doc.write_files.find((f) => f.path === '/etc/ep/host.env')!;
+    const envText = env.encoding
+      ? gunzipSync(Buffer.from(env.content, 'base64')).toString()
+      : env.content;
+    expect(envText).toContain(
+      "EP_HOST_CONFIG_S3_URI='s3://ep-artifacts-bucket/hosts/host-config.json'",
+    );
+    expect(envText).toMatch(
+      /EP_BUNDLE_S3_URI='s3:\/\/ep-artifacts-bucket\/hosts\/controller\/[0-9A-F]+\/controller\.mjs'/,
+    );
+    expect(envText).toMatch(/EP_BUNDLE_SHA256='[0-9a-f]{64}'/);
+  });
+
+  it('prints the endpoint, the key store and the commands to create the first key and set the HF token', () => {
+    expect(s.output.api_key_secret_id!.value).toBe('ensembled-perplexity/api-keys');
+    expect(s.output.create_first_key_command!.value).toBe(
+      'npm run keys -- create --store aws:ensembled-perplexity/api-keys --region us-east-1 --name first',
+    );
+    expect(s.output.hf_token_secret_id!.value).toBe('ensembled-perplexity/hf-token');
+    expect(s.output.set_hf_token_command!.value).toBe(
+      'aws secretsmanager put-secret-value --region us-east-1 --secret-id ensembled-perplexity/hf-token --secret-string "$HF_TOKEN"',
+    );
+  });
+
+  it('raises alarms on unhealthy hosts and the 5xx rate, and has a dashboard', () => {
+    const alarms = all(s.resource, 'aws_cloudwatch_metric_alarm');
+    expect(alarms.map((a) => a.metric_name ?? 'math')).toEqual(
+      expect.arrayContaining(['UnHealthyHostCount', 'HealthyHostCount', 'math']),
+    );
+    expect(JSON.stringify(alarms)).toContain('HTTPCode_Target_5XX_Count');
+    expect(
+      JSON.parse(String(only(s.resource, 'aws_cloudwatch_dashboard').dashboard_body)).widgets
+        .length,
+    ).toBeGreaterThan(3);
+  });
+
+  it('keeps state local and pins the AWS provider with default tags', () => {
+    expect(s.terraform.backend).toBeUndefined();
+    expect(s.terraform.required_providers).toEqual({ aws: { source: 'aws', version: '6.25.0' } });
+    expect(s.provider.aws![0]).toMatchObject({
+      region: 'us-east-1',
+      default_tags: [{ tags: expect.objectContaining({ Deployment: 'ensembled-perplexity' }) }],
+    });
+  });
+});
