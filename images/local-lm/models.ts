@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCorpus, paragraphs } from './corpora.ts';
@@ -138,12 +139,27 @@ function tryDecode(buf: Buffer) {
   }
 }
 
+/**
+ * At most this many trainings at once: more workers than cores only add peak memory (each holds its count
+ * maps, ~250 MB for the larger models) without finishing sooner.
+ */
+const TRAIN_SLOTS = Math.max(1, Math.min(2, availableParallelism()));
+let trainingNow = 0;
+const trainQueue: (() => void)[] = [];
+
 async function trainInWorker(spec: ModelSpec): Promise<Buffer> {
-  const { trainInWorkerThread } = await import('./train-worker-client.ts');
+  if (trainingNow >= TRAIN_SLOTS) await new Promise<void>((r) => trainQueue.push(r));
+  trainingNow++;
   try {
-    return await trainInWorkerThread(spec);
-  } catch {
-    // No TS loader available to the worker (e.g. under some test runners): train on this thread instead.
-    return trainFromSpec(spec);
+    const { trainInWorkerThread } = await import('./train-worker-client.ts');
+    try {
+      return await trainInWorkerThread(spec);
+    } catch {
+      // No TS loader available to the worker (e.g. under some test runners): train on this thread instead.
+      return trainFromSpec(spec);
+    }
+  } finally {
+    trainingNow--;
+    trainQueue.shift()?.();
   }
 }

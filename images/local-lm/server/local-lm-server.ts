@@ -261,6 +261,8 @@ export async function startLocalLm(opts: LocalLmOptions): Promise<LocalLmServer>
     }
     if (path === '/tokenize') return tokenizeReply(ctx, body);
     if (path === '/detokenize') return detokenizeReply(ctx, body);
+    // Without the timing model the CPU is the engine: a request being computed is "running".
+    if (engine) return completionsReply(ctx, body, signal, negInf);
     computing++;
     try {
       return await completionsReply(ctx, body, signal, negInf);
