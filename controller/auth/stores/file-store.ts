@@ -89,6 +89,7 @@ export function createFileKeyStore(path: string, options: FileKeyStoreOptions = 
         await rm(temp, { force: true }).catch(() => undefined);
         throw mapFsError(err, `key store file ${file}`, 'write');
       }
+      await syncDirectory(dir);
     },
   };
 }
@@ -111,6 +112,20 @@ export function parseDocument(text: string, where: string): KeyStoreDocument {
     );
   }
   return result.data;
+}
+
+/** Makes the rename durable across a power loss. Best effort: some filesystems cannot fsync a directory. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // The new file is in place either way; only its durability on crash is weaker.
+  }
 }
 
 function isErrno(err: unknown, code: string): boolean {
