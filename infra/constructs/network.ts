@@ -63,7 +63,7 @@ export class Network extends Construct {
       lifecycle: {
         postcondition: [
           {
-            condition: 'length(self.locations) > 0',
+            condition: '${length(self.locations) > 0}',
             errorMessage: `${props.instanceType} is not offered in any availability zone of ${props.region}; pick another region or instance type`,
           },
         ],

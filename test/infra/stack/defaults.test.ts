@@ -177,6 +177,17 @@ describe('stack with default settings', () => {
       location_type: 'availability-zone',
       filter: [{ name: 'instance-type', values: ['g6.12xlarge'] }],
     });
+    // Terraform JSON reads conditions as templates: a bare expression would be a constant string.
+    expect(offerings.lifecycle).toEqual({
+      postcondition: [
+        {
+          condition: '${length(self.locations) > 0}',
+          error_message: expect.stringMatching(
+            /g6\.12xlarge is not offered in any availability zone/,
+          ),
+        },
+      ],
+    });
     const gpuZonesLocal = Object.entries(s.locals).find(([, v]) =>
       String(v).includes('data.aws_ec2_instance_type_offerings'),
     )![0];
