@@ -103,11 +103,17 @@ export class PerplexityStack extends TerraformStack {
       logGroupName: logs.logGroupName,
       controllerPort: s.controllerPort,
     };
-    const hostConfig = (props.renderHostConfig ?? renderHostConfig)({
+    const rendered = (props.renderHostConfig ?? renderHostConfig)({
       ...base,
       bundleS3Uri: `s3://${BUCKET_PLACEHOLDER}/bundle`,
       hostConfigS3Uri: `s3://${BUCKET_PLACEHOLDER}/config`,
-    });
+    }) as { auth?: object };
+    // Proxies appending to X-Forwarded-For in front of the controller: the ALB, plus CloudFront without a domain.
+    // The failed-auth throttle must key on the client, not on a load balancer node shared by every client.
+    const hostConfig = {
+      ...rendered,
+      auth: { ...rendered.auth, trustedProxies: s.domain ? 1 : 2 },
+    };
     this.artifacts = new Artifacts(this, 'artifacts', {
       name: s.name,
       controllerBundlePath: props.controllerBundlePath,

@@ -6,6 +6,7 @@ import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group/inde
 import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution/index.js';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter/index.js';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group/index.js';
+import { parseConfig } from '../../../controller/config.ts';
 import { DLAMI_SSM_PARAMETER } from '../../../infra/constructs/gpu-fleet.ts';
 import { CLOUDFRONT_POLICIES, ORIGIN_VERIFY_HEADER } from '../../../infra/constructs/ingress.ts';
 import { EMPTY_KEY_STORE } from '../../../infra/constructs/secrets.ts';
@@ -168,7 +169,13 @@ describe('stack with default settings', () => {
       'phi-2',
       'mistral-7b',
     ]);
-    expect(doc.auth).toEqual({ store: 'aws:ensembled-perplexity/api-keys', region: 'us-east-1' });
+    expect(() => parseConfig(doc)).not.toThrow();
+    // CloudFront and the ALB both append to X-Forwarded-For.
+    expect(doc.auth).toEqual({
+      store: 'aws:ensembled-perplexity/api-keys',
+      region: 'us-east-1',
+      trustedProxies: 2,
+    });
   });
 
   it('places host subnets only in zones that offer the instance type', () => {

@@ -48,6 +48,13 @@ describe('stack variants', () => {
       ]);
     });
 
+    it('tells the controller that one proxy (the ALB) is in front of it', () => {
+      const config = all(s.resource, 'aws_s3_object').find(
+        (o) => o.key === 'hosts/host-config.json',
+      )!;
+      expect(JSON.parse(String(config.content)).auth.trustedProxies).toBe(1);
+    });
+
     it('looks the zone up by name when no id is given', () => {
       const byName = synth({ domain: { name: 'api.example.com', hostedZoneName: 'example.com' } });
       expect(only(byName.data, 'aws_route53_zone')).toMatchObject({ name: 'example.com' });
