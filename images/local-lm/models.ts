@@ -5,7 +5,7 @@
  * starts only read a file.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,30 +104,64 @@ export function loadModel(name: string, opts: LoadModelOptions = {}): Promise<Lo
   return p;
 }
 
-async function loadOrTrain(spec: ModelSpec, file: string, useWorker: boolean): Promise<LocalModel> {
-  let buf: Buffer | undefined;
+async function readCached(file: string) {
   try {
-    buf = await readFile(file);
+    return tryDecode(await readFile(file));
   } catch {
-    buf = undefined;
+    return undefined;
   }
-  let decoded = buf ? tryDecode(buf) : undefined;
-  if (!decoded) {
-    buf = useWorker ? await trainInWorker(spec) : trainFromSpec(spec);
-    await mkdir(dirname(file), { recursive: true });
-    // Write then rename so a concurrent reader never sees half a file.
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, buf);
-    await rename(tmp, file);
-    decoded = tryDecode(buf);
-    if (!decoded) throw new Error(`model ${spec.name}: freshly trained file does not decode`);
+}
+
+/** A lock older than this is from a crashed process and is taken over. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/**
+ * Trains once across processes: the first to create `<file>.lock` trains, the others wait for the file
+ * (parallel test files and fleet processes share one cache).
+ */
+async function loadOrTrainData(spec: ModelSpec, file: string, useWorker: boolean) {
+  await mkdir(dirname(file), { recursive: true });
+  const lock = `${file}.lock`;
+  for (;;) {
+    const cached = await readCached(file);
+    if (cached) return cached;
+    let handle;
+    try {
+      handle = await open(lock, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_LOCK_MS) await unlink(lock).catch(() => undefined);
+      else await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    try {
+      await handle.close();
+      const buf = useWorker ? await trainInWorker(spec) : trainFromSpec(spec);
+      // Write then rename so a concurrent reader never sees half a file.
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(tmp, buf);
+      await rename(tmp, file);
+      const decoded = tryDecode(buf);
+      if (!decoded) throw new Error(`model ${spec.name}: freshly trained file does not decode`);
+      return decoded;
+    } finally {
+      await unlink(lock).catch(() => undefined);
+    }
   }
+}
+
+async function loadOrTrain(spec: ModelSpec, file: string, useWorker: boolean): Promise<LocalModel> {
+  const data = await loadOrTrainData(spec, file, useWorker);
   return {
     name: spec.name,
     root: spec.root,
     order: spec.order,
     tokenizer: getTokenizer(spec.tokenizer),
-    scorer: new NgramScorer(decoded),
+    scorer: new NgramScorer(data),
   };
 }
 

@@ -79,20 +79,28 @@ export class NgramScorer {
     }
     let size = 0;
     let w = 1;
+    const { followStart, followTok, followCount, discounts } = d;
+    const acc = this.acc;
+    const mark = this.mark;
+    const stamp = this.stamp;
     // Walk from the deepest node up so each level's weight W_d is the running product of the deeper γ's.
     for (let j = nodes.length - 1; j >= 0; j--) {
       const node = nodes[j]!;
       const depth = j + 1;
-      const tot = d.nodeTotal[node]!;
-      for (let i = d.followStart[node]!; i < d.followStart[node + 1]!; i++) {
-        const v = d.followTok[i]!;
-        const c = d.followCount[i]!;
-        if (this.mark[v] !== this.stamp) {
-          this.mark[v] = this.stamp;
-          this.acc[v] = 0;
+      const scale = w / d.nodeTotal[node]!;
+      const d1 = discounts[depth * 3]!;
+      const d2 = discounts[depth * 3 + 1]!;
+      const d3 = discounts[depth * 3 + 2]!;
+      const end = followStart[node + 1]!;
+      for (let i = followStart[node]!; i < end; i++) {
+        const v = followTok[i]!;
+        const c = followCount[i]!;
+        if (mark[v] !== stamp) {
+          mark[v] = stamp;
+          acc[v] = 0;
           this.members[size++] = v;
         }
-        this.acc[v]! += (w * (c - discountFor(d, depth, c))) / tot;
+        acc[v]! += scale * (c - (c === 1 ? d1 : c === 2 ? d2 : d3));
       }
       w *= d.nodeGamma[node]!;
     }
@@ -123,12 +131,8 @@ export class NgramScorer {
   }
 
   private rankLoaded(p: number, size: number, g: number): number {
-    let rank = 0;
-    for (let i = 0; i < size; i++) {
-      const v = this.members[i]!;
-      if (this.acc[v]! + g * this.p0[v]! >= p) rank++;
-    }
-    // Tokens outside S: those with g·P0 ≥ p form a prefix of the sorted order; remove the S members in it.
+    // Tokens outside S: those with g·P0 ≥ p form a prefix of the sorted order; S members in it are removed
+    // there and counted by their full probability instead.
     let lo = 0;
     let hi = this.p0Sorted.length;
     while (lo < hi) {
@@ -136,13 +140,20 @@ export class NgramScorer {
       if (g * this.p0Sorted[mid]! >= p) lo = mid + 1;
       else hi = mid;
     }
-    rank += lo;
-    for (let i = 0; i < size; i++) if (g * this.p0[this.members[i]!]! >= p) rank--;
+    let rank = lo;
+    const { acc, p0, members } = this;
+    for (let i = 0; i < size; i++) {
+      const v = members[i]!;
+      const base = g * p0[v]!;
+      if (acc[v]! + base >= p) rank++;
+      if (base >= p) rank--;
+    }
     return rank;
   }
 
   private topLoaded(k: number, size: number, g: number): [number, number][] {
     if (k <= 0) return [];
+    if (k === 1) return [this.top1Loaded(size, g)];
     const best: [number, number][] = []; // [token, prob], kept sorted best-first, length ≤ k
     const offer = (v: number, p: number) => {
       if (best.length === k) {
@@ -166,6 +177,33 @@ export class NgramScorer {
       taken++;
     }
     return best.map(([v, p]) => [v, Math.log(p)]);
+  }
+
+  /** Top-1 without the general k-best bookkeeping (the common `prompt_logprobs: 1` and greedy cases). */
+  private top1Loaded(size: number, g: number): [number, number] {
+    const { acc, p0, members, mark, stamp } = this;
+    let best = -1;
+    let bestP = -1;
+    for (let i = 0; i < size; i++) {
+      const v = members[i]!;
+      const q = acc[v]! + g * p0[v]!;
+      if (q > bestP || (q === bestP && v < best)) {
+        best = v;
+        bestP = q;
+      }
+    }
+    // Outside S the best is the first unmarked token of the static order.
+    for (let i = 0; i < this.p0Order.length; i++) {
+      const v = this.p0Order[i]!;
+      if (mark[v] === stamp) continue;
+      const q = g * p0[v]!;
+      if (q > bestP || (q === bestP && v < best)) {
+        best = v;
+        bestP = q;
+      }
+      break;
+    }
+    return [best, Math.log(bestP)];
   }
 
   /** Full next-token distribution (O(V)); for tests and checks, not for serving. */

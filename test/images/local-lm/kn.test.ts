@@ -47,6 +47,8 @@ describe('interpolated Kneser-Ney model', () => {
       const order = Array.from(dist.keys()).sort((a, b) => dist[b]! - dist[a]! || a - b);
       expect(s.top.map(([t]) => t)).toEqual(order.slice(0, 5));
       for (const [t, lp] of s.top) expect(lp).toBeCloseTo(Math.log(dist[t]!), 12);
+      expect(scorer.scorePosition(text, pos, 1).top.map(([t]) => t)).toEqual(order.slice(0, 1));
+      expect(scorer.argmaxNext(text.slice(0, pos))).toBe(order[0]);
     }
   });
 
