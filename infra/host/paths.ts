@@ -12,6 +12,8 @@ export const HOST_PATHS = {
   hfEnv: '/etc/ep/hf.env',
   /** Controller config fetched from S3 (`EP_CONFIG` inside the controller container). */
   hostConfig: '/etc/ep/host-config.json',
+  /** One environment file per vLLM server (`<model>.env`: GPUs, port, serve arguments) for `ep-vllm@.service`. */
+  vllmEnvDir: '/etc/ep/vllm',
   /** Scripts written by cloud-init. */
   binDir: '/opt/ep/bin',
   bootScript: '/opt/ep/bin/ep-boot.sh',

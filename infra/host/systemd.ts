@@ -1,13 +1,14 @@
 /**
  * @module
- * systemd units for a host: one per container (rendered from its ContainerSpec) and `ep-boot.service`, which
- * runs the boot script on every boot. Containers are not managed by a docker restart policy: systemd owns the
+ * systemd units for a host, rendered from ContainerSpecs: the model download, a template for the vLLM servers
+ * (`ep-vllm@<model>.service`), the controller, and `ep-boot.service`, which runs the boot script on every boot. Containers are not managed by a docker restart policy: systemd owns the
  * lifecycle (ordering after the boot script, restart with back-off, logs), and `docker rm -f` before each start
  * guarantees one container per unit even after an unclean shutdown.
  */
 import type { ContainerSpec } from './container-spec.ts';
-import { dockerRunArgs, type AwsLogging } from './docker-run.ts';
+import { dockerRunArgs, gpuFlagValue, type AwsLogging } from './docker-run.ts';
 import { HOST_PATHS } from './paths.ts';
+import type { PlacedModel } from './placement.ts';
 
 export const BOOT_UNIT = 'ep-boot.service';
 const DOCKER = '/usr/bin/docker';
@@ -29,11 +30,14 @@ export function systemdWord(arg: string): string {
 }
 
 /**
- * References a unit may keep unescaped: `%H` (the host name, in log stream names) and `${EP_...}` variables of
- * host.env, which carries every deployment value so the units stay the same for every deployment.
+ * References a unit may keep unescaped: `%H` (host name) and `%i` (template instance) specifiers, `${EP_...}`
+ * variables (one word each) and `$EP_VLLM_ARGS` (split into words) from the units' environment files.
  */
 function keepReferences(word: string): string {
-  return word.replace(/%%H/g, '%H').replace(/\$\$\{(EP_[A-Z0-9_]+)\}/g, '${$1}');
+  return word
+    .replace(/%%([Hi])/g, '%$1')
+    .replace(/\$\$\{(EP_[A-Z0-9_]+)\}/g, '${$1}')
+    .replace(/^\$\$EP_VLLM_ARGS$/, '$EP_VLLM_ARGS');
 }
 
 /** An `Exec*=` command, a flag and its value per continuation line so a person can read the docker flags. */
@@ -42,7 +46,7 @@ function execLine(key: string, argv: readonly string[], ownLine?: string): strin
   const lines: string[] = [];
   let line = `${key}=${words[0] ?? ''}`;
   for (const w of words.slice(1)) {
-    if (w.startsWith('-') || w === ownLine) {
+    if (w.startsWith('-') || w.startsWith('$EP_') || w === ownLine) {
       lines.push(line);
       line = `  ${w}`;
     } else {
@@ -54,23 +58,32 @@ function execLine(key: string, argv: readonly string[], ownLine?: string): strin
 }
 
 /** Log shipping of every container unit: the region and group come from host.env. */
-export const UNIT_LOGGING: Omit<AwsLogging, 'stream'> = {
-  region: '${EP_REGION}',
-  logGroupName: '${EP_LOG_GROUP}',
-};
+export function unitLogging(containerName: string): AwsLogging {
+  return { region: '${EP_REGION}', logGroupName: '${EP_LOG_GROUP}', stream: `%H/${containerName}` };
+}
+
+interface ServiceOptions {
+  readonly description: string;
+  /** Container name (may contain `%i` in a template). */
+  readonly name: string;
+  readonly oneShot: boolean;
+  readonly image: string;
+  /** `docker run` argv (after `docker`). */
+  readonly runArgs: readonly string[];
+  readonly environmentFiles: readonly string[];
+}
 
 /**
- * The unit of one container. Servers restart forever with a back-off (a vLLM that dies is replaced); the
- * one-shot download is started and awaited by the boot script, never enabled on its own.
+ * A container unit. Servers restart forever with a back-off (a vLLM that dies is replaced) and start only after
+ * ep-boot.service succeeded: it mounted the cache and ran the download (the order compose expresses with
+ * `ContainerSpec.after`); Requires= keeps them down while the boot script keeps failing. The one-shot download is
+ * started and awaited by the boot script, never enabled on its own.
  */
-export function containerUnit(spec: ContainerSpec): string {
-  const logging: AwsLogging = { ...UNIT_LOGGING, stream: `%H/${spec.name}` };
-  // Servers start only after ep-boot.service succeeded: it mounted the cache and ran the download (the order
-  // compose expresses with `spec.after`). Requires= keeps them down while the boot script keeps failing.
-  const boot = spec.oneShot ? [] : [BOOT_UNIT];
+function serviceUnit(o: ServiceOptions): string {
+  const boot = o.oneShot ? [] : [BOOT_UNIT];
   const lines = [
     '[Unit]',
-    `Description=Ensembled Perplexity container ${spec.name}`,
+    `Description=${o.description}`,
     `After=${['docker.service', 'network-online.target', ...boot].join(' ')}`,
     `Requires=${['docker.service', ...boot].join(' ')}`,
     'Wants=network-online.target',
@@ -78,22 +91,95 @@ export function containerUnit(spec: ContainerSpec): string {
     'StartLimitIntervalSec=0',
     '',
     '[Service]',
-    `EnvironmentFile=${HOST_PATHS.hostEnv}`,
+    ...o.environmentFiles.map((f) => `EnvironmentFile=${f}`),
   ];
-  if (spec.oneShot) {
+  if (o.oneShot) {
     lines.push('Type=oneshot', 'RemainAfterExit=yes', 'TimeoutStartSec=3h');
   } else {
     lines.push('Restart=always', 'RestartSec=10', 'TimeoutStartSec=0', 'TimeoutStopSec=60');
   }
   lines.push(
-    execLine('ExecStartPre', [`-${DOCKER}`, 'rm', '-f', spec.name]),
-    execLine('ExecStart', [DOCKER, ...dockerRunArgs(spec, logging)], systemdWord(spec.image)),
+    execLine('ExecStartPre', [`-${DOCKER}`, 'rm', '-f', o.name]),
+    execLine('ExecStart', [DOCKER, ...o.runArgs], systemdWord(o.image)),
   );
-  if (!spec.oneShot) {
-    lines.push(execLine('ExecStop', [DOCKER, 'stop', '--time', '50', spec.name]));
+  if (!o.oneShot) {
+    lines.push(execLine('ExecStop', [DOCKER, 'stop', '--time', '50', o.name]));
     lines.push('', '[Install]', 'WantedBy=multi-user.target');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The unit of one container (`<name>.service`). */
+export function containerUnit(spec: ContainerSpec): string {
+  return serviceUnit({
+    description: `Ensembled Perplexity container ${spec.name}`,
+    name: spec.name,
+    oneShot: spec.oneShot,
+    image: spec.image,
+    runArgs: dockerRunArgs(spec, unitLogging(spec.name)),
+    environmentFiles: [HOST_PATHS.hostEnv],
+  });
+}
+
+/** Template of the vLLM server units; instance `%i` is the model's name slug. */
+export const VLLM_TEMPLATE = 'ep-vllm@.service';
+const VLLM_PREFIX = 'ep-vllm-';
+
+/** Instance unit of one placed model, e.g. `ep-vllm@phi-2.service`. */
+export function vllmUnitName(placed: PlacedModel): string {
+  return `ep-vllm@${placed.containerName.slice(VLLM_PREFIX.length)}.service`;
+}
+
+/** Per-instance environment file of the template. */
+export function vllmEnvPath(placed: PlacedModel): string {
+  return `${HOST_PATHS.vllmEnvDir}/${placed.containerName.slice(VLLM_PREFIX.length)}.env`;
+}
+
+/**
+ * The template unit of every vLLM server: the `docker run` of any server (they differ only in name, GPUs, port
+ * and serve arguments) with those values replaced by `%i` and the instance's environment file. One template
+ * plus a few plain lines per model keeps user data small enough for eight models.
+ */
+export function vllmTemplateUnit(example: ContainerSpec, examplePlaced: PlacedModel): string {
+  const name = `${VLLM_PREFIX}%i`;
+  const args = dockerRunArgs(example, unitLogging(name));
+  const imageAt = args.indexOf(example.image);
+  const head = args.slice(0, imageAt).map((a, i) => {
+    if (a === example.name && args[i - 1] === '--name') return name;
+    if (args[i - 1] === '--gpus') return '${EP_GPUS}';
+    if (args[i - 1] === '--publish') return a.replace(`:${examplePlaced.port}:`, ':${EP_PORT}:');
+    return a;
+  });
+  return serviceUnit({
+    description: 'Ensembled Perplexity vLLM server %i',
+    name,
+    oneShot: false,
+    image: example.image,
+    runArgs: [...head, example.image, '$EP_VLLM_ARGS'],
+    environmentFiles: [HOST_PATHS.hostEnv, `${HOST_PATHS.vllmEnvDir}/%i.env`],
+  });
+}
+
+/** A value the template passes through `$EP_VLLM_ARGS`, which systemd splits at whitespace and unquotes. */
+function plainWord(model: string, arg: string): string {
+  if (!/^[^\s'"\\$%`]+$/.test(arg)) {
+    throw new Error(
+      `model ${model}: vLLM argument ${JSON.stringify(arg)} may not contain spaces, quotes, $, % or \\`,
+    );
+  }
+  return arg;
+}
+
+/** The environment file of one vLLM instance: its GPUs, port and serve arguments, in plain text. */
+export function vllmInstanceEnv(spec: ContainerSpec, placed: PlacedModel): string {
+  const name = placed.model.servedName;
+  return [
+    `# ${vllmUnitName(placed)}: ${placed.model.hfId} on GPU ${placed.gpuIndices.join(',')}, 127.0.0.1:${placed.port}`,
+    `EP_GPUS='${gpuFlagValue(spec.gpus)}'`,
+    `EP_PORT='${placed.port}'`,
+    `EP_VLLM_ARGS='${spec.command.map((a) => plainWord(name, a)).join(' ')}'`,
+    '',
+  ].join('\n');
 }
 
 /**

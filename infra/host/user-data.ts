@@ -9,7 +9,17 @@ import { stringify } from 'yaml';
 import { hostContainers } from './host-containers.ts';
 import { HOST_PATHS } from './paths.ts';
 import { placeModels } from './placement.ts';
-import { BOOT_UNIT, bootUnit, containerUnit, unitName } from './systemd.ts';
+import {
+  BOOT_UNIT,
+  bootUnit,
+  containerUnit,
+  unitName,
+  VLLM_TEMPLATE,
+  vllmEnvPath,
+  vllmInstanceEnv,
+  vllmTemplateUnit,
+  vllmUnitName,
+} from './systemd.ts';
 import type { HostSettings } from './types.ts';
 
 /** EC2 rejects user data over 16 KB (before base64). */
@@ -83,20 +93,20 @@ export function hostFiles(settings: HostSettings): HostFile[] {
     );
   }
   const c = hostContainers(placed, settings);
-  const servers = [...c.servers, c.controller];
-  const units = [c.download, ...servers].map((spec) =>
-    file(`${HOST_PATHS.systemdDir}/${unitName(spec.name)}`, containerUnit(spec)),
-  );
+  const serverUnits = [...placed.map(vllmUnitName), unitName(c.controller.name)];
   const hostEnv = renderHostEnv(settings, {
     download: unitName(c.download.name),
-    servers: servers.map((s) => unitName(s.name)),
+    servers: serverUnits,
   });
   return [
     file(HOST_PATHS.hostEnv, hostEnv),
     file(HOST_PATHS.bootScript, readFileSync(BOOT_SCRIPT, 'utf8'), '0755'),
     file(HOST_PATHS.downloadScript, readFileSync(DOWNLOAD_SCRIPT, 'utf8')),
     file(`${HOST_PATHS.systemdDir}/${BOOT_UNIT}`, bootUnit()),
-    ...units,
+    file(`${HOST_PATHS.systemdDir}/${unitName(c.download.name)}`, containerUnit(c.download)),
+    file(`${HOST_PATHS.systemdDir}/${VLLM_TEMPLATE}`, vllmTemplateUnit(c.servers[0]!, placed[0]!)),
+    ...placed.map((p, i) => file(vllmEnvPath(p), vllmInstanceEnv(c.servers[i]!, p))),
+    file(`${HOST_PATHS.systemdDir}/${unitName(c.controller.name)}`, containerUnit(c.controller)),
   ];
 }
 

@@ -128,10 +128,10 @@ describe('ep-boot.sh on a g6.12xlarge with the reference models', () => {
     const curls = host.calls().filter((c) => c.cmd === 'curl');
     expect(curls[0]?.args).toEqual(expect.arrayContaining(['-X', 'PUT']));
     expect(host.stubState().enabled).toEqual([
-      'ep-vllm-vicuna-7b.service',
-      'ep-vllm-llama-2-7b.service',
-      'ep-vllm-phi-2.service',
-      'ep-vllm-mistral-7b.service',
+      'ep-vllm@vicuna-7b.service',
+      'ep-vllm@llama-2-7b.service',
+      'ep-vllm@phi-2.service',
+      'ep-vllm@mistral-7b.service',
       'ep-controller.service',
     ]);
   });

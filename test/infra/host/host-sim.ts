@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostFiles } from '../../../infra/host/user-data.ts';
 import type { HostSettings } from '../../../infra/host/types.ts';
-import { execArgv, parseEnvFile, parseUnit, unitValues } from './systemd-words.ts';
+import { execArgv, parseEnvFile, parseUnit, unitValues, type UnitFile } from './systemd-words.ts';
 
 const STUB = fileURLToPath(new URL('./stubs/host-stub.mjs', import.meta.url));
 const COMMANDS = [
@@ -151,19 +151,29 @@ export class HostSim {
     return JSON.parse(readFileSync(join(this.state, 'state.json'), 'utf8'));
   }
 
+  /** A unit file by unit name; `name@instance.service` reads the template `name@.service`. */
+  unit(name: string): { unit: UnitFile; instance: string } {
+    const m = /^(.+@)(.+)(\.service)$/.exec(name);
+    const file = m ? `${m[1]}${m[3]}` : name;
+    const unit = parseUnit(readFileSync(this.path(`/etc/systemd/system/${file}`), 'utf8'));
+    return { unit, instance: m ? (m[2] as string) : '' };
+  }
+
   /** Plays systemd: runs the Exec lines of every unit started since the last call, in start order. */
   playStartedUnits(): void {
     const starts = this.starts();
     for (const s of starts.slice(this.played)) {
       if (!s.started) continue;
-      const unit = parseUnit(readFileSync(this.path(`/etc/systemd/system/${s.unit}`), 'utf8'));
+      const { unit, instance } = this.unit(s.unit);
       const env: Record<string, string> = {};
-      for (const file of unitValues(unit, 'EnvironmentFile'))
-        Object.assign(env, parseEnvFile(readFileSync(this.path(file), 'utf8')));
+      for (const file of unitValues(unit, 'EnvironmentFile')) {
+        const path = this.path(file.replace(/%i/g, instance));
+        Object.assign(env, parseEnvFile(readFileSync(path, 'utf8')));
+      }
       const oneshot = unitValues(unit, 'Type').includes('oneshot');
       for (const key of ['ExecStartPre', 'ExecStart']) {
         for (const line of unitValues(unit, key)) {
-          const argv = execArgv(line, env, 'ip-10-0-1-23');
+          const argv = execArgv(line, { env, host: 'ip-10-0-1-23', instance });
           const ignoreFailure = (argv[0] as string).startsWith('-');
           const command = (argv[0] as string).replace(/^-/, '');
           const r = spawnSync(join(this.bin, command.split('/').at(-1) as string), argv.slice(1), {

@@ -32,8 +32,18 @@ export function unitValues(unit: UnitFile, key: string): string[] {
   return unit.entries.filter(([, k]) => k === key).map(([, , v]) => v);
 }
 
-/** Splits a command line into argv; `env` resolves `${VAR}`, `host` replaces `%H`. */
-export function execArgv(value: string, env: Record<string, string> = {}, host = 'host'): string[] {
+/** Where a command line runs: its environment, host name (`%H`) and template instance (`%i`). */
+export interface ExecContext {
+  readonly env?: Record<string, string>;
+  readonly host?: string;
+  readonly instance?: string;
+}
+
+/**
+ * Splits a command line into argv: `${VAR}` becomes part of one word, a word `$VAR` becomes the variable's value
+ * split at whitespace, `%%`, `%H`, `%i` and `$$` are resolved.
+ */
+export function execArgv(value: string, ctx: ExecContext = {}): string[] {
   const words: string[] = [];
   let i = 0;
   const s = value;
@@ -62,14 +72,25 @@ export function execArgv(value: string, env: Record<string, string> = {}, host =
     }
     words.push(word);
   }
-  return words.map((w) => expandWord(w, env, host));
+  const env = ctx.env ?? {};
+  return words.flatMap((w) => {
+    const whole = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(w);
+    if (whole) return (env[whole[1] as string] ?? '').split(/\s+/).filter(Boolean);
+    return [expandWord(w, env, ctx.host ?? 'host', ctx.instance ?? '')];
+  });
 }
 
-/** Resolves `%%`, `%H`, `$$` and `${VAR}` in one word, left to right. */
-function expandWord(word: string, env: Record<string, string>, host: string): string {
-  return word.replace(/%%|%H|\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name?: string) => {
+/** Resolves `%%`, `%H`, `%i`, `$$` and `${VAR}` in one word, left to right. */
+function expandWord(
+  word: string,
+  env: Record<string, string>,
+  host: string,
+  instance: string,
+): string {
+  return word.replace(/%%|%H|%i|\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name?: string) => {
     if (m === '%%') return '%';
     if (m === '%H') return host;
+    if (m === '%i') return instance;
     if (m === '$$') return '$';
     return env[name as string] ?? '';
   });
