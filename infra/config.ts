@@ -168,8 +168,11 @@ export const SettingsSchema = z
     controllerPort: z.int().min(1024).max(65535).default(8080),
     /** Custom domain; without it the endpoint is CloudFront's `https://dXXXX.cloudfront.net`. */
     domain: DomainSettingsSchema.optional(),
-    /** Client networks allowed to reach the API. */
-    allowedCidrs: z.array(cidr).min(1).default(['0.0.0.0/0', '::/0']),
+    /**
+     * Client networks allowed to reach the API (enforced by the ALB security group with a domain, by a
+     * CloudFront Function without one).
+     */
+    allowedCidrs: z.array(cidr).min(1).max(25).default(['0.0.0.0/0', '::/0']),
     /** Remote state; without it state is local (`terraform.<name>.tfstate`). */
     backend: BackendSettingsSchema.optional(),
     vpcCidr: z.cidrv4().default('10.0.0.0/16'),
@@ -221,12 +224,6 @@ function crossFieldProblems(s: Settings): string[] {
     const layout = s.models.map((m) => `${m.servedName}: ${m.gpus}`).join(', ');
     problems.push(
       `models: models need ${needed} GPUs (${layout}) but ${s.instanceType} has ${type.gpus}`,
-    );
-  }
-  if (!isOpenToAll(s) && s.domain === undefined) {
-    problems.push(
-      'allowedCidrs: restricting clients needs a domain (then the ALB is the entry point and its security group ' +
-        'enforces the list); without a domain the CloudFront endpoint is public, protected by API keys',
     );
   }
   return problems;

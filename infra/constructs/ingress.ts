@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation/index.js';
 import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate/index.js';
 import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution/index.js';
+import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function/index.js';
 import { DataAwsEc2ManagedPrefixList } from '@cdktf/provider-aws/lib/data-aws-ec2-managed-prefix-list/index.js';
 import { DataAwsRoute53Zone } from '@cdktf/provider-aws/lib/data-aws-route53-zone/index.js';
 import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule/index.js';
@@ -21,6 +22,8 @@ import { Lb } from '@cdktf/provider-aws/lib/lb/index.js';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record/index.js';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
+import { escapeTerraformTemplate } from '../terraform-template.ts';
+import { viewerAllowlistCode } from './viewer-allowlist.ts';
 
 /** AWS managed CloudFront policies (fixed ids, the same in every account). */
 export const CLOUDFRONT_POLICIES = {
@@ -62,8 +65,8 @@ export interface IngressProps {
    */
   readonly domain?: IngressDomainProps;
   /**
-   * Client networks allowed to reach the ALB listeners (only used with a domain; CloudFront is the entry point
-   * otherwise).
+   * Client networks allowed to use the API: the ALB security group with a domain, a CloudFront Function checking
+   * the viewer address without one.
    * @default ['0.0.0.0/0', '::/0']
    */
   readonly allowedCidrs?: string[];
@@ -147,7 +150,7 @@ export class Ingress extends Construct {
       this.endpoint = `https://${props.domain.name}`;
       this.withDomain(props.domain, allowedCidrs);
     } else {
-      const distribution = this.withCloudFront(props);
+      const distribution = this.withCloudFront(props, allowedCidrs);
       this.distribution = distribution;
       this.endpoint = `https://${distribution.domainName}`;
     }
@@ -234,7 +237,7 @@ export class Ingress extends Construct {
     }
   }
 
-  private withCloudFront(props: IngressProps): CloudfrontDistribution {
+  private withCloudFront(props: IngressProps, allowedCidrs: string[]): CloudfrontDistribution {
     const cloudfront = new DataAwsEc2ManagedPrefixList(this, 'cloudfront-origin-facing', {
       name: 'com.amazonaws.global.cloudfront.origin-facing',
     });
@@ -275,6 +278,18 @@ export class Ingress extends Construct {
       action: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }],
     });
 
+    const openToAll = allowedCidrs.some((c) => c === '0.0.0.0/0' || c === '::/0');
+    const allowlist = openToAll
+      ? undefined
+      : new CloudfrontFunction(this, 'viewer-allowlist', {
+          name: `${props.name}-allowlist`,
+          runtime: 'cloudfront-js-2.0',
+          comment: `403 unless the viewer address is in allowedCidrs of ${props.name}`,
+          publish: true,
+          // Plain strings reach Terraform verbatim, where `${` would start an interpolation.
+          code: escapeTerraformTemplate(viewerAllowlistCode(allowedCidrs)),
+        });
+
     const originId = 'alb';
     return new CloudfrontDistribution(this, 'cdn', {
       enabled: true,
@@ -307,6 +322,9 @@ export class Ingress extends Construct {
         cachePolicyId: CLOUDFRONT_POLICIES.cachingDisabled,
         originRequestPolicyId: CLOUDFRONT_POLICIES.allViewerExceptHostHeader,
         compress: false,
+        ...(allowlist
+          ? { functionAssociation: [{ eventType: 'viewer-request', functionArn: allowlist.arn }] }
+          : {}),
       },
       restrictions: { geoRestriction: { restrictionType: 'none' } },
       viewerCertificate: { cloudfrontDefaultCertificate: true },

@@ -69,11 +69,10 @@ describe('deployment settings', () => {
     );
   });
 
-  it('fails if client networks are restricted without a domain (CloudFront would ignore them)', () => {
-    expect(() => parseSettings({ allowedCidrs: ['203.0.113.0/24'] })).toThrow(
-      /allowedCidrs: restricting clients needs a domain/,
-    );
+  it('fails on a malformed client network or too many of them (each takes security group rules)', () => {
     expect(() => parseSettings({ allowedCidrs: ['not-a-cidr'] })).toThrow(/allowedCidrs/);
+    const many = Array.from({ length: 26 }, (_, i) => `10.${i}.0.0/16`);
+    expect(() => parseSettings({ allowedCidrs: many })).toThrow(/allowedCidrs/);
   });
 
   it('prices the fleet from the table', () => {
