@@ -193,10 +193,15 @@ export class KeyRing {
     this.#entries = buildEntries(doc.keys);
     const added = [...this.#entries.keys()].filter((id) => !previous.has(id)).length;
     const removed = [...previous.keys()].filter((id) => !this.#entries.has(id)).length;
+    // Revocation, rotation and expiry edits keep the id: compare the records themselves.
+    const changed = [...this.#entries].filter(([id, entry]) => {
+      const before = previous.get(id);
+      return before !== undefined && JSON.stringify(before.record) !== JSON.stringify(entry.record);
+    }).length;
     const firstLoad = !this.#ready;
-    if (firstLoad || this.#failures > 0 || added > 0 || removed > 0) {
+    if (firstLoad || this.#failures > 0 || added > 0 || removed > 0 || changed > 0) {
       this.#logger.info(
-        { store: this.#store.description, keys: this.#entries.size, added, removed },
+        { store: this.#store.description, keys: this.#entries.size, added, removed, changed },
         firstLoad ? 'key set loaded' : 'key set reloaded',
       );
     }

@@ -60,7 +60,8 @@ describe('key ring', () => {
   it('stops accepting a key revoked with the CLI within one reload period', async () => {
     const created = await createKey(spec, 'alice');
     const reloadMs = 50;
-    const ring = ringFor(reloadMs);
+    const log = captureLog();
+    const ring = ringFor(reloadMs, { logger: log.logger });
     await ring.start();
     expect(ring.verify(created.key).ok).toBe(true);
     const revoked = await keysCli(['revoke', created.id, '--store', spec]);
@@ -71,6 +72,7 @@ describe('key ring', () => {
       interval: 5,
     });
     const elapsed = performance.now() - t0;
+    expect(log.entries().at(-1)).toMatchObject({ msg: 'key set reloaded', changed: 1, added: 0 });
     // One period plus the reload's own file read; generous bound for busy machines.
     expect(elapsed).toBeLessThan(reloadMs * 10);
   });
