@@ -13,9 +13,11 @@ import type { Logger } from 'pino';
 import { ApiError, errorBody, fieldPath, sendError } from './api/errors.ts';
 import { requestLog } from './api/middleware/request-log.ts';
 import { registerLegacyRoutes } from './api/routes/legacy.ts';
+import { registerMetricsRoute } from './api/routes/metrics.ts';
 import { registerPerplexityRoute } from './api/routes/perplexity.ts';
 import { registerStatusRoutes } from './api/routes/status.ts';
 import type { ControllerConfig } from './config.ts';
+import type { ControllerMetrics } from './observability/metrics.ts';
 import type { ModelRegistry } from './scheduler/model-registry.ts';
 
 export interface AppDependencies {
@@ -29,6 +31,8 @@ export interface AppDependencies {
   readonly authenticate?: MiddlewareHandler;
   /** Extra middleware run first on every request (metrics). @default - none */
   readonly instrument?: MiddlewareHandler;
+  /** Served at `GET /metrics` (open unless the composer adds auth). @default - no metrics route */
+  readonly metrics?: ControllerMetrics;
 }
 
 /** Paths that need an API key. */
@@ -53,25 +57,28 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     '*',
     secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
   );
-  app.use(
-    '*',
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: config.limits.maxBodyBytes,
+      maxSize,
       onError: () => {
-        throw new ApiError(
-          413,
-          'payload_too_large',
-          `the request body exceeds ${config.limits.maxBodyBytes} bytes`,
-        );
+        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`);
       },
-    }),
+    });
+  const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
+  // A streamed scoring job may be far larger; the route holds non-streamed requests to maxBodyBytes itself.
+  const scoringBodyLimit = limitBody(
+    Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
   );
+  app.use('*', async function limitBodySize(c, next) {
+    return (c.req.path === '/v1/perplexity' ? scoringBodyLimit : plainBodyLimit)(c, next);
+  });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
 
   registerPerplexityRoute(app, config, registry);
   registerLegacyRoutes(app, config, registry);
   registerStatusRoutes(app, config, registry);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

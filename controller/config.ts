@@ -44,6 +44,19 @@ export const LimitsSchema = z
       .int()
       .positive()
       .default(10 * 1024 * 1024),
+    /**
+     * Texts in one streamed `POST /v1/perplexity` (`"stream": true`). Results leave as they complete and only a
+     * window of texts is in flight, so the controller's memory does not grow with this number.
+     */
+    maxTextsPerStream: z.int().positive().default(100_000),
+    /**
+     * Raw body bytes of a streamed request (413 beyond); it also bounds the stream's total text bytes. Other
+     * requests keep `maxBodyBytes`. The parsed texts stay in memory while the stream runs.
+     */
+    maxStreamBodyBytes: z
+      .int()
+      .positive()
+      .default(128 * 1024 * 1024),
   })
   .prefault({});
 export type Limits = z.infer<typeof LimitsSchema>;
@@ -73,6 +86,11 @@ export const SchedulerSchema = z
     maxInflightPerBackend: z.int().positive().default(4),
     /** Texts waiting per model before new requests get 503 + Retry-After. */
     maxQueuedTexts: z.int().positive().default(50_000),
+    /**
+     * `prompt_logprobs` of scoring requests. 0 returns only each actual token's logprob (all scoring needs, and
+     * a third of the JSON of 1); a backend that rejects 0 is asked with 1 automatically.
+     */
+    promptLogprobs: z.int().min(0).max(20).default(0),
   })
   .prefault({});
 

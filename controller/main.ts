@@ -13,7 +13,9 @@ import { createApp } from './app.ts';
 import { startAuthentication } from './authentication.ts';
 import { loadConfig } from './config.ts';
 import type { ControllerConfig } from './config.ts';
+import { requestMetrics } from './observability/http-metrics.ts';
 import { createLogger } from './observability/logger.ts';
+import { ControllerMetrics } from './observability/metrics.ts';
 import type { Logger } from './observability/logger.ts';
 import { ModelRegistry } from './scheduler/model-registry.ts';
 
@@ -22,8 +24,10 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Authentication for scoring routes. @default - built from `config.auth` (see authentication.ts) */
   readonly authenticate?: MiddlewareHandler;
-  /** Request instrumentation (metrics). @default - none */
+  /** Request instrumentation (metrics). @default - `requestMetrics(metrics)` when `metrics` is given, else none */
   readonly instrument?: MiddlewareHandler;
+  /** Prometheus metrics, served at `GET /metrics` and fed by the requests. @default - none (no /metrics) */
+  readonly metrics?: ControllerMetrics;
 }
 
 export interface RunningController {
@@ -43,12 +47,15 @@ export async function startController(
   const registry = new ModelRegistry(config, logger);
   const auth = options.authenticate ? undefined : await startAuthentication(config, logger);
   const authenticate = options.authenticate ?? auth?.authenticate;
+  const instrument =
+    options.instrument ?? (options.metrics ? requestMetrics(options.metrics) : undefined);
   const app = createApp({
     config,
     registry,
     logger,
     ...(authenticate ? { authenticate } : {}),
-    ...(options.instrument ? { instrument: options.instrument } : {}),
+    ...(instrument ? { instrument } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
@@ -93,7 +100,7 @@ export async function startController(
 export async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const running = await startController(config, { logger });
+  const running = await startController(config, { logger, metrics: new ControllerMetrics() });
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     running.close().then(

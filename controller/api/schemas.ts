@@ -36,9 +36,13 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
             ),
         )
         .min(1, 'give at least one text')
-        .max(limits.maxTextsPerRequest, `at most ${limits.maxTextsPerRequest} texts per request`)
+        // The tighter per-request cap of non-streamed requests is checked below, once `stream` is known.
+        .max(
+          Math.max(limits.maxTextsPerRequest, limits.maxTextsPerStream),
+          `at most ${Math.max(limits.maxTextsPerRequest, limits.maxTextsPerStream)} texts per streamed request`,
+        )
         .openapi({
-          description: `Texts to score, at most ${limits.maxTextsPerRequest} per request, each at most ${limits.maxCharsPerText} characters, ${limits.maxTotalTextBytes} UTF-8 bytes in all. Results come back in this order.`,
+          description: `Texts to score, at most ${limits.maxTextsPerRequest} per request (${limits.maxTextsPerStream} with \`stream\`), each at most ${limits.maxCharsPerText} characters, ${limits.maxTotalTextBytes} UTF-8 bytes in all. Results come back in this order (streamed: in completion order, each with its \`index\`).`,
           example: ['The cat sat on the mat.', 'Mat the on sat cat the.'],
         }),
       models: z
@@ -69,10 +73,23 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
         .max(maxRequestMs)
         .optional()
         .openapi({
-          description: `Deadline for the whole request in ms (at most ${maxRequestMs}).`,
+          description: `Deadline for the whole request in ms (at most ${maxRequestMs}); with \`stream\`, the deadline of each text.`,
         }),
+      stream: z.boolean().default(false).openapi({
+        description:
+          'Stream the results as NDJSON (`application/x-ndjson`): one line per text as it completes (`{"index": i, ...}`, completion order), then `{"summary": {models_used, degraded, usage}}`, or `{"error": {...}}` if the request fails after the first line. For large jobs: memory and the per-request limits do not grow with the job.',
+      }),
     })
     .strict()
+    .superRefine((body, ctx) => {
+      if (!body.stream && body.texts.length > limits.maxTextsPerRequest) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['texts'],
+          message: `at most ${limits.maxTextsPerRequest} texts per request (use "stream": true for up to ${limits.maxTextsPerStream})`,
+        });
+      }
+    })
     .openapi('PerplexityRequest');
 }
 

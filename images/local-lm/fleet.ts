@@ -6,12 +6,26 @@
 import { loadModel } from './models.ts';
 import { DEFAULT_MODEL_NAMES } from './model-specs.ts';
 import { startLocalLm, type LocalLmOptions, type LocalLmServer } from './server/local-lm-server.ts';
+import { timingForFamily, type ModelFamily } from './server/timing-profiles.ts';
+
+/**
+ * Which production model each default stands in for, for per-model timing rows: the BOS-less GPT-2 model plays
+ * phi-2, the cl100k model plays vicuna (a Llama-2 shape).
+ */
+const FAMILY: Record<string, ModelFamily> = {
+  'llama-sotu': 'llama',
+  'mistral-moby': 'mistral',
+  'gpt2-brown': 'phi2',
+  'cl100k-mix': 'llama',
+};
 
 export interface LocalFleetOptions extends Omit<LocalLmOptions, 'model' | 'port'> {
   /** Served names of default models. @default DEFAULT_MODEL_NAMES */
   names?: readonly string[];
   /** First port; model i listens on basePort + i. @default - OS-chosen ports */
   basePort?: number;
+  // `timing` (from LocalLmOptions): a short profile name such as 'l4-goal-bf16' picks each model's own row
+  // (mistral-moby → the Mistral row, gpt2-brown → phi-2, the others → Llama-2), as on the real host.
 }
 
 export interface LocalFleet {
@@ -25,9 +39,11 @@ export async function startLocalFleet(opts: LocalFleetOptions = {}): Promise<Loc
   const servers: LocalLmServer[] = [];
   try {
     for (const [i, model] of models.entries()) {
-      servers.push(
-        await startLocalLm({ ...rest, model, port: basePort === undefined ? 0 : basePort + i }),
-      );
+      const timing = rest.timing
+        ? timingForFamily(rest.timing, FAMILY[model.name] ?? 'mistral')
+        : null;
+      const port = basePort === undefined ? 0 : basePort + i;
+      servers.push(await startLocalLm({ ...rest, model, port, timing }));
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));

@@ -36,6 +36,8 @@ export {
 export {
   TIMING_PROFILES,
   resolveTimingProfile,
+  timingForFamily,
+  type ModelFamily,
   type TimingProfile,
 } from './server/timing-profiles.ts';
 export { planCall, stepMs } from './server/engine.ts';

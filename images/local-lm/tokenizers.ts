@@ -36,6 +36,8 @@ interface SentencePieceLike {
 }
 
 const REPLACEMENT = '\uFFFD';
+const SP_SPECIALS: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+const SP_SPECIAL_RE = /(<unk>|<s>|<\/s>)/;
 
 /** Both sentencepiece packages share one shape; HF Llama/Mistral add a "▁" prefix space and BOS=1, EOS=2. */
 function sentencePiece(id: 'llama' | 'mistral', sp: SentencePieceLike): Tokenizer {
@@ -47,8 +49,16 @@ function sentencePiece(id: 'llama' | 'mistral', sp: SentencePieceLike): Tokenize
     eos: 2,
     prefixToken: 1,
     encode(text, addSpecialTokens) {
-      if (text.length === 0) return addSpecialTokens ? [1] : [];
-      return sp.encode(text, addSpecialTokens, true);
+      const ids: number[] = addSpecialTokens ? [1] : [];
+      // HF tokenizers match special-token text ("</s>") as the special id; each piece between them is
+      // normalised on its own (gets its own "▁" prefix), as the fast Llama tokenizer does.
+      for (const part of text.split(SP_SPECIAL_RE)) {
+        if (!part) continue;
+        const special = SP_SPECIALS[part];
+        if (special !== undefined) ids.push(special);
+        else for (const t of sp.encode(part, false, true)) ids.push(t);
+      }
+      return ids;
     },
     decode(ids) {
       // Render special ids as text (vLLM's /detokenize keeps them), then decode runs of ordinary tokens.

@@ -10,8 +10,11 @@ import { scoreEnsemble } from '../../scheduler/ensemble-scorer.ts';
 import type { EnsembleResponse } from '../../scheduler/ensemble-scorer.ts';
 import type { ModelRegistry } from '../../scheduler/model-registry.ts';
 import { alignTokenOffsets } from '../../scoring/token-offsets.ts';
+import { tallyResponse } from '../../observability/request-context.ts';
+import { ApiError } from '../errors.ts';
 import { chargeScoredTokens } from '../middleware/auth.ts';
 import { ErrorSchema, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
+import { NDJSON, PerplexityStreamLineSchema, streamPerplexity } from './perplexity-stream.ts';
 import { resolveModels, requestSignal, checkTotalBytes } from './selection.ts';
 
 const errors = (description: string) => ({
@@ -43,8 +46,12 @@ export function registerPerplexityRoute(
     },
     responses: {
       200: {
-        content: { 'application/json': { schema: PerplexityResponseSchema } },
-        description: 'Scores',
+        content: {
+          'application/json': { schema: PerplexityResponseSchema },
+          [NDJSON]: { schema: PerplexityStreamLineSchema },
+        },
+        description:
+          'Scores; with `"stream": true`, NDJSON lines as texts complete, then a summary line',
       },
       400: errors('Invalid request: the message and `param` name the field'),
       401: errors('Missing or invalid API key'),
@@ -58,6 +65,9 @@ export function registerPerplexityRoute(
 
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
+    // The route's typed responses know JSON and text only; the NDJSON stream is a plain Response.
+    if (body.stream) return (await streamPerplexity(c, body, config, registry)) as never;
+    checkBodyBytes(c.req.header('content-length'), config.limits.maxBodyBytes);
     checkTotalBytes(body.texts, config.limits.maxTotalTextBytes, 'texts');
     const selection = resolveModels(registry, config, {
       models: body.models,
@@ -76,6 +86,7 @@ export function registerPerplexityRoute(
       signal,
     });
     chargeScoredTokens(c, response.usage.tokens);
+    tallyResponse(c, response);
     if (withDetail) addOffsets(body.texts, response);
     // token_details gained their offsets above; the schema documents the finished shape.
     return c.json(response as unknown as z.infer<typeof PerplexityResponseSchema>, 200);
@@ -95,5 +106,12 @@ function addOffsets(texts: readonly string[], response: EnsembleResponse): void 
         offset: offsets[i] ?? null,
       }));
     }
+  }
+}
+
+/** The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. */
+function checkBodyBytes(contentLength: string | undefined, max: number): void {
+  if (contentLength !== undefined && Number(contentLength) > max) {
+    throw new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes`);
   }
 }

@@ -89,3 +89,14 @@ export function resolveTimingProfile(p: TimingProfile | string): TimingProfile {
   }
   return found;
 }
+
+export type ModelFamily = 'mistral' | 'llama' | 'phi2';
+
+/**
+ * The row of a profile family for one model family: `('l4-goal-bf16', 'phi2')` → `l4-goal-bf16-phi2`. Full
+ * names and profile objects pass through unchanged.
+ */
+export function timingForFamily(p: TimingProfile | string, family: ModelFamily): TimingProfile {
+  if (typeof p === 'string' && ALIASES[p]) return resolveTimingProfile(`${p}-${family}`);
+  return resolveTimingProfile(p);
+}

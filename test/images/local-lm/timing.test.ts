@@ -3,6 +3,7 @@ import {
   planCall,
   resolveTimingProfile,
   startLocalLm,
+  timingForFamily,
   trainModel,
   type LocalLmServer,
   type TimingProfile,
@@ -112,5 +113,13 @@ describe('timing model (live server)', () => {
     while (s.stats().cancelled === 0 && Date.now() < end)
       await new Promise((r) => setTimeout(r, 5));
     expect(s.stats()).toMatchObject({ cancelled: 1, waiting: 0, running: 0 });
+  });
+});
+
+describe('per-model timing rows', () => {
+  it('a short profile name picks the row of the model family', () => {
+    expect(timingForFamily('l4-goal-bf16', 'phi2').name).toBe('l4-goal-bf16-phi2');
+    expect(timingForFamily('seed-v0.4.1', 'llama').tokenMs).toBe(0.275);
+    expect(timingForFamily('l4-goal-fp8-mistral', 'phi2').name).toBe('l4-goal-fp8-mistral');
   });
 });

@@ -1,0 +1,79 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningController } from '../../../controller/main.ts';
+import { postJson, startTestController } from '../../helpers/controller.ts';
+import { startFakeVllm } from '../../helpers/fake-vllm.ts';
+import type { FakeVllm } from '../../helpers/fake-vllm.ts';
+
+describe('request log lines', () => {
+  let backend: FakeVllm;
+  let controller: RunningController;
+  const lines: string[] = [];
+  const entries = () =>
+    lines.map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.msg !== undefined);
+
+  beforeAll(async () => {
+    backend = await startFakeVllm({ servedName: 'm' });
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(l);
+        done();
+      },
+    });
+    controller = await startTestController(
+      { models: [{ name: 'm', backends: [backend.url] }] },
+      { logDestination: destination },
+    );
+  });
+  afterAll(async () => {
+    await controller?.close();
+    await backend?.close();
+  });
+
+  it('logs id, route, status, duration, key id, texts and tokens, never a text', async () => {
+    const secretText = 'a very private sentence about the merger';
+    const res = await postJson(
+      `${controller.url}/v1/perplexity`,
+      { texts: [secretText, 'second'] },
+      { 'x-request-id': 'req-123' },
+    );
+    expect(res.status).toBe(200);
+    const entry = entries().find((e) => e.requestId === 'req-123');
+    expect(entry).toMatchObject({
+      msg: 'request',
+      method: 'POST',
+      route: '/v1/perplexity',
+      status: 200,
+      keyId: 'anonymous',
+      textCount: 2,
+      tokens: res.json.usage.tokens,
+      tokensByModel: { m: res.json.usage.tokens },
+      degraded: false,
+    });
+    expect(typeof entry?.ms).toBe('number');
+    expect(lines.join('\n')).not.toContain('private sentence');
+  });
+
+  it('logs a stream once, when its last line is written, with its counts', async () => {
+    const res = await fetch(`${controller.url}/v1/perplexity`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-stream' },
+      body: JSON.stringify({ texts: ['one', 'two', 'three'], stream: true }),
+    });
+    await res.text();
+    // The log line is written right after the last chunk; give the event loop a moment.
+    for (let i = 0; i < 50 && !entries().some((e) => e.requestId === 'req-stream'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const logged = entries().filter((e) => e.requestId === 'req-stream');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ stream: true, textCount: 3, status: 200 });
+  });
+
+  it('labels unknown paths by "unmatched" and does not echo them', async () => {
+    await fetch(`${controller.url}/secret-probe-path`, { headers: { 'x-request-id': 'req-404' } });
+    const entry = entries().find((e) => e.requestId === 'req-404');
+    expect(entry).toMatchObject({ route: 'unmatched', status: 404 });
+    expect(entry).not.toHaveProperty('textCount');
+  });
+});
