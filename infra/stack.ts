@@ -127,6 +127,7 @@ export class PerplexityStack extends TerraformStack {
 
     this.ingress = new Ingress(this, 'ingress', {
       name: s.name,
+      region: s.region,
       vpcId: network.vpcId,
       publicSubnetIds: network.publicSubnetIds,
       controllerPort: s.controllerPort,
@@ -138,6 +139,7 @@ export class PerplexityStack extends TerraformStack {
 
     this.fleet = new GpuFleet(this, 'fleet', {
       name: s.name,
+      region: s.region,
       instanceType: s.instanceType,
       hostCount: s.hostCount,
       vpcId: network.vpcId,

@@ -32,6 +32,8 @@ export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 export interface GpuFleetProps {
   /** Prefix of resource names. */
   readonly name: string;
+  /** Region: part of the IAM role and instance profile names, which are global to the account. */
+  readonly region: string;
   readonly instanceType: string;
   /** Hosts in the group (min = max = desired). */
   readonly hostCount: number;
@@ -166,8 +168,9 @@ export class GpuFleet extends Construct {
         },
       ],
     });
+    // IAM names are global to the account: the region keeps two deployments of one name apart.
     this.role = new IamRole(this, 'role', {
-      name: `${props.name}-host`,
+      name: `${props.name}-host-${props.region}`,
       assumeRolePolicy: assume.json,
       forceDetachPolicies: true,
     });
@@ -216,7 +219,7 @@ export class GpuFleet extends Construct {
       policyArn: `arn:${partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
     });
     const profile = new IamInstanceProfile(this, 'profile', {
-      name: `${props.name}-host`,
+      name: `${props.name}-host-${props.region}`,
       role: this.role.name,
     });
 

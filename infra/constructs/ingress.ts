@@ -54,6 +54,8 @@ export interface IngressDomainProps {
 export interface IngressProps {
   /** Prefix of resource names (at most 24 characters: ALB and target group names are limited to 32). */
   readonly name: string;
+  /** Region: part of the CloudFront Function name, which is global to the account. */
+  readonly region: string;
   readonly vpcId: string;
   /** Public subnets in at least two zones, covering every zone that hosts targets. */
   readonly publicSubnetIds: string[];
@@ -223,18 +225,17 @@ export class Ingress extends Construct {
         { type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } },
       ],
     });
-    for (const type of ['A', 'AAAA']) {
-      new Route53Record(this, `alias-${type.toLowerCase()}`, {
-        zoneId,
-        name: domain.name,
-        type,
-        alias: {
-          name: this.loadBalancer.dnsName,
-          zoneId: this.loadBalancer.zoneId,
-          evaluateTargetHealth: true,
-        },
-      });
-    }
+    // A only: the VPC and the ALB are IPv4 (an AAAA alias to an IPv4 load balancer would resolve to nothing).
+    new Route53Record(this, 'alias-a', {
+      zoneId,
+      name: domain.name,
+      type: 'A',
+      alias: {
+        name: this.loadBalancer.dnsName,
+        zoneId: this.loadBalancer.zoneId,
+        evaluateTargetHealth: true,
+      },
+    });
   }
 
   private withCloudFront(props: IngressProps, allowedCidrs: string[]): CloudfrontDistribution {
@@ -282,7 +283,7 @@ export class Ingress extends Construct {
     const allowlist = openToAll
       ? undefined
       : new CloudfrontFunction(this, 'viewer-allowlist', {
-          name: `${props.name}-allowlist`,
+          name: `${props.name}-allowlist-${props.region}`,
           runtime: 'cloudfront-js-2.0',
           comment: `403 unless the viewer address is in allowedCidrs of ${props.name}`,
           publish: true,

@@ -133,7 +133,8 @@ export class Observability extends Construct {
       ...actions,
     });
 
-    this.dashboardName = props.name;
+    // Dashboards are global to the account (their ARN has no region).
+    this.dashboardName = `${props.name}-${props.region}`;
     const lb = ['LoadBalancer', props.loadBalancerArnSuffix];
     const tg = ['TargetGroup', props.targetGroupArnSuffix, ...lb];
     const widget = (title: string, metrics: unknown[], x: number, y: number, stat = 'Sum') => ({
