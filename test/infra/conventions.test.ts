@@ -24,6 +24,26 @@ describe('infra conventions', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('every optional construct or stack prop documents its @default', () => {
+    const files = [
+      ...tsFiles(join(REPO_ROOT, 'infra/constructs')),
+      join(REPO_ROOT, 'infra/stack.ts'),
+    ];
+    const missing: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const body of text.match(/export interface \w+Props \{[\s\S]*?\n\}/g) ?? []) {
+        const props = body.split(/\n(?=\s*\/\*\*|\s*readonly )/);
+        for (let i = 0; i < props.length; i++) {
+          const m = /^\s*readonly (\w+)\?:/.exec(props[i]!);
+          if (m && !/@default/.test(props[i - 1] ?? ''))
+            missing.push(`${relative(REPO_ROOT, file)}: ${m[1]}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('the README settings table lists every setting with its default', () => {
     const readme = readFileSync(join(REPO_ROOT, 'infra/README.md'), 'utf8');
     const defaults = parseSettings({}) as Record<string, unknown>;
