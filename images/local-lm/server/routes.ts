@@ -1,19 +1,15 @@
 /**
  * @module
- * The vLLM endpoints as plain functions from a parsed request to a reply (status + body). The HTTP layer
- * (local-lm-server.ts) owns sockets, faults and counters; nothing here touches a socket.
+ * The vLLM endpoints as functions from a request to a reply (status + body). The HTTP layer
+ * (local-lm-server.ts) owns sockets, faults and counters; nothing here writes to a socket.
  */
+import type { IncomingMessage } from 'node:http';
 import type { LocalModel } from '../models.ts';
 import { planCompletion } from './completion-request.ts';
 import { completionResponse } from './completion-response.ts';
 import type { Engine } from './engine.ts';
 import { badRequest, errorBody, VllmError, type ErrorFormat } from './errors.ts';
-
-export interface Reply {
-  status: number;
-  body: string;
-  contentType: string;
-}
+import { JSON_TYPE, readBody, type Reply } from './http-io.ts';
 
 export interface RouteContext {
   model: LocalModel;
@@ -22,13 +18,13 @@ export interface RouteContext {
   engine: Engine | null;
   createdAt: number;
   gauges(): { running: number; waiting: number };
-  counters: { promptTokens: number; success: number };
+  /** Totals for /metrics, and completions being computed (the "running" gauge when no engine is emulated). */
+  counters: { promptTokens: number; success: number; computing: number };
 }
 
 /** What `GET /version` reports. */
 export const LOCAL_LM_VERSION = '0.31.0+local-lm';
 
-const JSON_TYPE = 'application/json';
 const json = (status: number, value: unknown): Reply => ({
   status,
   body: JSON.stringify(value),
@@ -129,15 +125,20 @@ export async function completionsReply(
   negInfPosition: number | null,
 ): Promise<Reply> {
   const plan = planCompletion(raw, ctx.model, ctx.maxModelLen);
-  const compute = completionResponse(ctx.model, plan, { negInfPosition }, signal);
-  // With the timing model, the CPU work overlaps the emulated engine time and the reply waits for both
-  // (Promise.all also handles a late rejection of the other one, e.g. on abort).
-  const tokens = plan.prompts.map((p) => p.tokens.length);
-  const [body] = await Promise.all([compute, ctx.engine?.run(tokens, signal)]);
-  signal.throwIfAborted();
-  ctx.counters.promptTokens += plan.prompts.reduce((a, p) => a + p.tokens.length, 0);
-  ctx.counters.success += plan.prompts.length;
-  return { status: 200, body, contentType: JSON_TYPE };
+  ctx.counters.computing++;
+  try {
+    const compute = completionResponse(ctx.model, plan, { negInfPosition }, signal);
+    // With the timing model, the CPU work overlaps the emulated engine time and the reply waits for both
+    // (Promise.all also handles a late rejection of the other one, e.g. on abort).
+    const tokens = plan.prompts.map((p) => p.tokens.length);
+    const [body] = await Promise.all([compute, ctx.engine?.run(tokens, signal)]);
+    signal.throwIfAborted();
+    ctx.counters.promptTokens += tokens.reduce((a, t) => a + t, 0);
+    ctx.counters.success += plan.prompts.length;
+    return { status: 200, body, contentType: JSON_TYPE };
+  } finally {
+    ctx.counters.computing--;
+  }
 }
 
 export function metricsReply(ctx: RouteContext): Reply {
@@ -168,4 +169,39 @@ export function metricsReply(ctx: RouteContext): Reply {
   };
 }
 
-export { json as jsonReply };
+/** Method of each vLLM route; anything else is FastAPI's 404, a wrong method its 405. */
+const ROUTES: Record<string, 'GET' | 'POST'> = {
+  '/health': 'GET',
+  '/version': 'GET',
+  '/v1/models': 'GET',
+  '/metrics': 'GET',
+  '/tokenize': 'POST',
+  '/detokenize': 'POST',
+  '/v1/completions': 'POST',
+};
+
+/** Routes one request; throws VllmError for vLLM-style failures. */
+export async function dispatch(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  path: string,
+  signal: AbortSignal,
+  negInfPosition: number | null,
+): Promise<Reply> {
+  const method = ROUTES[path];
+  if (!method) return json(404, { detail: 'Not Found' });
+  if (req.method !== method) return json(405, { detail: 'Method Not Allowed' });
+  if (path === '/health') return { status: 200, body: '', contentType: 'text/plain' };
+  if (path === '/version') return json(200, { version: LOCAL_LM_VERSION });
+  if (path === '/v1/models') return modelsReply(ctx);
+  if (path === '/metrics') return metricsReply(ctx);
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req));
+  } catch {
+    throw badRequest('request body is not valid JSON');
+  }
+  if (path === '/tokenize') return tokenizeReply(ctx, body);
+  if (path === '/detokenize') return detokenizeReply(ctx, body);
+  return completionsReply(ctx, body, signal, negInfPosition);
+}
