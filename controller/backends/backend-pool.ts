@@ -1,54 +1,66 @@
 /**
  * @module
  * The backends serving one model: picks the healthy one with the least outstanding tokens under a per-backend
- * in-flight cap, and keeps passive health from real traffic (several failures eject, successes readmit).
+ * in-flight cap, and applies health hysteresis to what traffic and probes report (`failuresToEject`
+ * consecutive failures eject a healthy backend, `successesToReadmit` consecutive successes readmit it).
  */
-import { Backend } from './backend.ts';
-import type { BackendError } from './errors.ts';
+import { NOOP_OBSERVER } from '../observability/observer.ts';
+import type { SchedulerObserver } from '../observability/observer.ts';
+import type { Backend, BackendState } from './backend.ts';
 
 export interface BackendPoolOptions {
+  /** Model name, for observer labels. @default 'model' */
+  readonly model?: string;
   /** Batches in flight per backend. @default 4 */
   readonly maxInflightPerBackend?: number;
-  /** Consecutive failures that mark a backend unhealthy. @default 3 */
+  /** Consecutive failures that eject a healthy backend. @default 3 */
   readonly failuresToEject?: number;
-  /** Consecutive successes that mark an unhealthy backend healthy again. @default 2 */
+  /** Consecutive successes that readmit an unhealthy backend. @default 2 */
   readonly successesToReadmit?: number;
+  /** Receives state changes. @default NOOP_OBSERVER */
+  readonly observer?: SchedulerObserver;
 }
 
 export class BackendPool {
   readonly backends: readonly Backend[];
+  readonly model: string;
   readonly #maxInflight: number;
   readonly #failuresToEject: number;
   readonly #successesToReadmit: number;
+  readonly #observer: SchedulerObserver;
   readonly #listeners = new Set<() => void>();
 
   constructor(backends: readonly Backend[], options: BackendPoolOptions = {}) {
     this.backends = backends;
+    this.model = options.model ?? 'model';
     this.#maxInflight = options.maxInflightPerBackend ?? 4;
     this.#failuresToEject = options.failuresToEject ?? 3;
     this.#successesToReadmit = options.successesToReadmit ?? 2;
+    this.#observer = options.observer ?? NOOP_OBSERVER;
+    for (const b of backends) this.#observer.backendState(this.model, b.id, b.state);
   }
 
   /** True when some backend may take traffic. */
   get available(): boolean {
-    return this.backends.some((b) => b.state === 'healthy');
+    for (const b of this.backends) if (b.state === 'healthy') return true;
+    return false;
   }
 
-  /** A healthy backend with spare capacity and the least outstanding tokens, or undefined. */
-  pick(exclude?: ReadonlySet<Backend>): Backend | undefined {
+  /** A healthy backend other than `avoid` with spare capacity and the least outstanding tokens. */
+  pick(avoid?: Backend): Backend | undefined {
     let best: Backend | undefined;
     for (const b of this.backends) {
-      if (b.state !== 'healthy' || b.inflight >= this.#maxInflight || exclude?.has(b)) continue;
+      if (b.state !== 'healthy' || b.inflight >= this.#maxInflight || b === avoid) continue;
       if (!best || b.outstandingTokens < best.outstandingTokens) best = b;
     }
     return best;
   }
 
-  /** Any healthy backend regardless of load (for small calls such as /tokenize). */
-  anyHealthy(exclude?: ReadonlySet<Backend>): Backend | undefined {
+  /** A healthy backend other than `avoid` regardless of load (for small calls such as /tokenize). */
+  anyHealthy(avoid?: Backend): Backend | undefined {
     let best: Backend | undefined;
     for (const b of this.backends) {
-      if (b.state !== 'healthy' || exclude?.has(b)) continue;
+      if (b.state !== 'healthy' || b === avoid) continue;
       if (!best || b.inflight < best.inflight) best = b;
     }
     return best;
@@ -65,15 +77,20 @@ export class BackendPool {
     this.#notify();
   }
 
+  /** A call or probe succeeded. A `starting` backend is admitted at once; an ejected one after the streak. */
   recordSuccess(backend: Backend): void {
     backend.consecutiveFailures = 0;
     backend.consecutiveSuccesses++;
-    if (backend.state !== 'healthy' && backend.consecutiveSuccesses >= this.#successesToReadmit) {
+    if (
+      backend.state === 'starting' ||
+      (backend.state === 'unhealthy' && backend.consecutiveSuccesses >= this.#successesToReadmit)
+    ) {
       this.setState(backend, 'healthy');
     }
   }
 
-  recordFailure(backend: Backend, error: BackendError | Error): void {
+  /** A call or probe failed for a reason that is the backend's (not the input's, not the caller's). */
+  recordFailure(backend: Backend, error: Error): void {
     backend.consecutiveSuccesses = 0;
     backend.consecutiveFailures++;
     backend.lastError = error.message;
@@ -82,13 +99,24 @@ export class BackendPool {
     }
   }
 
-  setState(backend: Backend, state: Backend['state']): void {
+  /** Ejects at once, without waiting for a streak: for failures that are never transient (wrong weights). */
+  eject(backend: Backend, reason: string): void {
+    backend.consecutiveSuccesses = 0;
+    backend.consecutiveFailures++;
+    backend.lastError = reason;
+    this.setState(backend, 'unhealthy');
+  }
+
+  setState(backend: Backend, state: BackendState): void {
     if (backend.state === state) return;
     backend.state = state;
     if (state === 'healthy') {
       backend.consecutiveFailures = 0;
       backend.lastError = undefined;
     }
+    // A readmitted backend must earn a fresh streak next time.
+    backend.consecutiveSuccesses = 0;
+    this.#observer.backendState(this.model, backend.id, state);
     this.#notify();
   }
 

@@ -4,6 +4,10 @@
  */
 import type { VllmClient } from './vllm-client.ts';
 
+/**
+ * `starting`: not verified yet (takes no traffic); `healthy`: takes traffic; `unhealthy`: ejected by failures
+ * or a failed correctness probe, readmitted by consecutive successful probes.
+ */
 export type BackendState = 'starting' | 'healthy' | 'unhealthy';
 
 export class Backend {
@@ -15,8 +19,11 @@ export class Backend {
   inflight = 0;
   /** Estimated prompt tokens in flight: the least-loaded backend is picked by this. */
   outstandingTokens = 0;
+  /** Failures (probes and traffic) since the last success. */
   consecutiveFailures = 0;
+  /** Successes (probes and traffic) since the last failure. */
   consecutiveSuccesses = 0;
+  /** Last failure, for logs; never shown to API callers (it may hold addresses). */
   lastError: string | undefined;
 
   constructor(client: VllmClient, id: string) {

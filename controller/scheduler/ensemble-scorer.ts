@@ -10,7 +10,9 @@ import type { EnsembleFigures, ModelFigures } from '../scoring/figures.ts';
 import type { TokenLogprob } from '../scoring/logprobs.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes, wordCount } from '../scoring/text-stats.ts';
-import type { ModelScheduler, ModelTextScore } from './model-scheduler.ts';
+import type { ModelScheduler } from './model-scheduler.ts';
+import { textDigest } from './result-cache.ts';
+import type { TextOutcome } from './text-score.ts';
 
 export interface EnsembleRequest {
   texts: readonly string[];
@@ -49,7 +51,13 @@ export interface EnsembleResponse {
   results: TextResult[];
   models_used: string[];
   degraded: boolean;
-  usage: { texts: number; tokens: number; bytes: number };
+  usage: {
+    texts: number;
+    tokens: number;
+    bytes: number;
+    /** (text, model) scores answered from the result cache (always set by `scoreEnsemble`). */
+    cache_hits?: number;
+  };
 }
 
 /** The request could not reach its quorum because backends failed. */
@@ -63,19 +71,31 @@ export class QuorumError extends Error {
   }
 }
 
+/**
+ * Scores every text with every model and combines them.
+ * @throws {QueueFullError} before any work is queued, when a model's queue cannot take the request
+ * @throws {QuorumError} when backend failures leave a text short of `minModels`
+ */
 export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleResponse> {
   const { texts, models, signal } = request;
+  // Admission first, for every model, so a refused request leaves nothing queued behind it.
+  for (const m of models) m.admit(texts.length);
+  // One hash per text, shared by every model's cache lookup.
+  const digests = models.some((m) => m.cacheEnabled) ? texts.map(textDigest) : undefined;
   const perModel = await Promise.all(
     models.map((m) =>
-      Promise.allSettled(
-        texts.map((t) => m.scoreText(t, { withDetail: request.withDetail, signal })),
-      ),
+      m.scoreTexts(texts, {
+        withDetail: request.withDetail,
+        signal,
+        ...(digests ? { digests } : {}),
+      }),
     ),
   );
   const used = new Set<string>();
   let degraded = false;
   let tokensTotal = 0;
   let bytesTotal = 0;
+  let cacheHits = 0;
   const results: TextResult[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i] as string;
@@ -88,11 +108,10 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
     let textFailure: TextError | undefined;
     for (let m = 0; m < models.length; m++) {
       const name = (models[m] as ModelScheduler).info.name;
-      const settled = (perModel[m] as PromiseSettledResult<ModelTextScore>[])[
-        i
-      ] as PromiseSettledResult<ModelTextScore>;
-      if (settled.status === 'fulfilled') {
-        const s = settled.value;
+      const outcome = (perModel[m] as TextOutcome[])[i] as TextOutcome;
+      if (outcome.ok) {
+        const s = outcome.score;
+        if (outcome.cached) cacheHits++;
         const figures = modelFigures(s.nll, s.tokens, counts, s.windows);
         if (!Number.isFinite(figures.perplexity) || !Number.isFinite(figures.bits_per_byte)) {
           missing.push(name);
@@ -110,10 +129,10 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
         continue;
       }
       missing.push(name);
-      const error = describeFailure(settled.reason);
+      const error = describeFailure(outcome.error);
       modelResults[name] = { error };
-      if (settled.reason instanceof BackendError && settled.reason.code !== 'BACKEND_REJECTED') {
-        backendFailure ??= settled.reason;
+      if (outcome.error instanceof BackendError && outcome.error.code !== 'BACKEND_REJECTED') {
+        backendFailure ??= outcome.error;
       } else {
         textFailure ??= error;
       }
@@ -156,7 +175,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
     results,
     models_used: [...used],
     degraded,
-    usage: { texts: texts.length, tokens: tokensTotal, bytes: bytesTotal },
+    usage: { texts: texts.length, tokens: tokensTotal, bytes: bytesTotal, cache_hits: cacheHits },
   };
 }
 

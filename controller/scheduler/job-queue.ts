@@ -1,41 +1,49 @@
 /**
  * @module
  * FIFO of prompt jobs for one model and prompt kind, with batch extraction by count and token budget.
+ * Cancelled jobs stay in place until they reach the head (lazy removal keeps cancel O(1)).
  */
 import type { Backend } from '../backends/backend.ts';
 import type { CompletionChoice } from '../backends/vllm-types.ts';
 
+/** The backend call a job rides in; cancelled when its last live job leaves. */
+export interface BatchHandle {
+  jobLeft(): void;
+}
+
 /** One prompt waiting to be scored. */
 export interface PromptJob {
   readonly prompt: string | number[];
+  /** First prompt position whose logprob counts. */
   readonly scoreFrom: number;
   readonly estTokens: number;
   readonly withDetail: boolean;
-  readonly signal: AbortSignal;
   /** Times this job was sent and had to be resent. */
   attempts: number;
   /** Send alone (after its batch was rejected as a whole). */
   solo: boolean;
-  /** Backend that just failed this job: its retry goes elsewhere when another replica can take it. */
-  avoid?: Backend;
+  /** Backend that just failed this job: its retry goes elsewhere. */
+  avoid: Backend | undefined;
+  /** Answered, failed or cancelled: nothing may touch it any more. */
   settled: boolean;
-  enqueuedAt?: number;
-  batch?: { jobAborted(): void } | undefined;
+  /** Waiting in a queue (as opposed to in flight). */
+  queued: boolean;
+  enqueuedAt: number;
+  batch: BatchHandle | undefined;
   resolve(choice: CompletionChoice): void;
   reject(error: unknown): void;
-  onAbort(): void;
 }
 
 export class JobQueue {
-  #items: PromptJob[] = [];
+  #items: (PromptJob | undefined)[] = [];
   #head = 0;
 
+  /** Jobs in the queue, cancelled ones included until they reach the head. */
   get size(): number {
     return this.#items.length - this.#head;
   }
 
   push(job: PromptJob): void {
-    job.enqueuedAt ??= performance.now();
     this.#items.push(job);
   }
 
@@ -46,16 +54,15 @@ export class JobQueue {
 
   /** The next live job, without taking it. */
   peek(): PromptJob | undefined {
-    while (this.#head < this.#items.length && this.#items[this.#head]?.settled) this.#advance();
+    this.#dropSettled();
     return this.#items[this.#head];
   }
 
-  oldestEnqueuedAt(): number {
-    return this.#items[this.#head]?.enqueuedAt ?? Infinity;
-  }
-
-  /** Takes up to `maxPrompts` live jobs within `tokenBudget` (always at least one); drops settled ones. */
-  takeBatch(maxPrompts: number, tokenBudget: number): PromptJob[] {
+  /**
+   * Takes up to `maxPrompts` live jobs within `tokenBudget` (always at least one) for `backend`; stops before a
+   * job that must avoid that backend or must go alone.
+   */
+  takeBatch(maxPrompts: number, tokenBudget: number, backend: Backend): PromptJob[] {
     const batch: PromptJob[] = [];
     let tokens = 0;
     while (this.#head < this.#items.length && batch.length < maxPrompts) {
@@ -64,9 +71,11 @@ export class JobQueue {
         this.#advance();
         continue;
       }
-      if (batch.length > 0 && (job.solo || batch[0]?.solo || tokens + job.estTokens > tokenBudget))
-        break;
+      if (batch.length > 0) {
+        if (job.solo || job.avoid === backend || tokens + job.estTokens > tokenBudget) break;
+      }
       batch.push(job);
+      job.queued = false;
       tokens += job.estTokens;
       this.#advance();
       if (job.solo) break;
@@ -77,14 +86,20 @@ export class JobQueue {
 
   /** Removes and returns every job. */
   drain(): PromptJob[] {
-    const rest = this.#items.slice(this.#head);
+    const rest = this.#items.slice(this.#head) as PromptJob[];
     this.#items = [];
     this.#head = 0;
+    for (const job of rest) job.queued = false;
     return rest;
   }
 
+  #dropSettled(): void {
+    while (this.#head < this.#items.length && this.#items[this.#head]?.settled) this.#advance();
+    this.#compact();
+  }
+
   #advance(): void {
-    this.#items[this.#head] = undefined as unknown as PromptJob;
+    this.#items[this.#head] = undefined;
     this.#head++;
   }
 

@@ -1,36 +1,54 @@
 /**
  * @module
  * The configured models at run time: each model's backend clients and pool, what discovery learned about it,
- * and its scheduler once it is known. Discovery retries in the background until it succeeds, so the controller
- * can start before its backends and report not-ready meanwhile.
+ * its scheduler once it is known, and the health monitor that probes its backends from then on. Discovery
+ * retries in the background until it succeeds, so the controller can start before its backends and report
+ * not-ready meanwhile. `close()` stops every timer and closes every socket.
  */
 import type { Logger } from 'pino';
 import type { ControllerConfig, ModelConfig } from '../config.ts';
 import { Backend } from '../backends/backend.ts';
 import { BackendPool } from '../backends/backend-pool.ts';
+import { learnGolden } from '../backends/golden-probe.ts';
+import type { GoldenProbe } from '../backends/golden-probe.ts';
+import { HealthMonitor } from '../backends/health-monitor.ts';
 import { discoverModel } from '../backends/model-info.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
 import { VllmClient } from '../backends/vllm-client.ts';
+import { NOOP_OBSERVER } from '../observability/observer.ts';
+import type { SchedulerObserver } from '../observability/observer.ts';
 import { ModelScheduler } from './model-scheduler.ts';
+import { ResultCache } from './result-cache.ts';
 
 export interface RegisteredModel {
   readonly config: ModelConfig;
   readonly pool: BackendPool;
   info?: ModelInfo;
   scheduler?: ModelScheduler;
+  monitor?: HealthMonitor;
   discoveryError?: string;
+}
+
+export interface ModelRegistryOptions {
+  /** Receives batch, queue, backend-state and cache events. @default NOOP_OBSERVER */
+  readonly observer?: SchedulerObserver;
 }
 
 export class ModelRegistry {
   readonly models: ReadonlyMap<string, RegisteredModel>;
+  /** Result cache shared by every model (`cache.maxBytes`). */
+  readonly cache: ResultCache;
   readonly #config: ControllerConfig;
   readonly #logger: Logger;
+  readonly #observer: SchedulerObserver;
   readonly #stop = new AbortController();
   readonly #discoveries: Promise<void>[] = [];
 
-  constructor(config: ControllerConfig, logger: Logger) {
+  constructor(config: ControllerConfig, logger: Logger, options: ModelRegistryOptions = {}) {
     this.#config = config;
     this.#logger = logger;
+    this.#observer = options.observer ?? NOOP_OBSERVER;
+    this.cache = new ResultCache(config.cache.maxBytes);
     const models = new Map<string, RegisteredModel>();
     for (const mc of config.models) {
       const backends = mc.backends.map(
@@ -45,9 +63,11 @@ export class ModelRegistry {
           ),
       );
       const pool = new BackendPool(backends, {
+        model: mc.name,
         maxInflightPerBackend: config.scheduler.maxInflightPerBackend,
         failuresToEject: config.health.failuresToEject,
         successesToReadmit: config.health.successesToReadmit,
+        observer: this.#observer,
       });
       models.set(mc.name, { config: mc, pool });
     }
@@ -60,9 +80,10 @@ export class ModelRegistry {
     const budget = AbortSignal.timeout(this.#config.timeouts.discoveryMs);
     await Promise.race([
       Promise.all(this.#discoveries),
-      new Promise<void>((resolve) =>
-        budget.addEventListener('abort', () => resolve(), { once: true }),
-      ),
+      new Promise<void>((resolve) => {
+        budget.addEventListener('abort', () => resolve(), { once: true });
+        this.#stop.signal.addEventListener('abort', () => resolve(), { once: true });
+      }),
     ]);
   }
 
@@ -78,53 +99,49 @@ export class ModelRegistry {
 
   /** Models that are discovered and have a healthy backend. */
   readyModels(): string[] {
-    return [...this.models.values()]
-      .filter((m) => m.scheduler && m.pool.available)
-      .map((m) => m.config.name);
+    const ready: string[] = [];
+    for (const m of this.models.values())
+      if (m.scheduler && m.pool.available) ready.push(m.config.name);
+    return ready;
   }
 
+  /** Stops discovery and probes, and closes every backend connection. */
   async close(): Promise<void> {
     this.#stop.abort();
+    for (const m of this.models.values()) m.monitor?.stop();
+    await Promise.allSettled(this.#discoveries);
     await Promise.allSettled(
       [...this.models.values()].flatMap((m) => m.pool.backends.map((b) => b.client.close())),
     );
   }
 
+  /** Learns the model from the first backend that answers, then hands every backend to the health monitor. */
   async #discover(model: RegisteredModel): Promise<void> {
     const { config } = model;
     let delay = 250;
     while (!this.#stop.signal.aborted) {
-      for (const backend of model.pool.backends.filter((b) => b.state !== 'healthy')) {
+      for (const backend of model.pool.backends) {
+        if (this.#stop.signal.aborted) return;
         try {
+          const signal = AbortSignal.any([
+            this.#stop.signal,
+            AbortSignal.timeout(this.#config.health.probeTimeoutMs * 5),
+          ]);
           const info = await discoverModel(backend.client, {
             name: config.name,
             ...(config.servedName ? { servedName: config.servedName } : {}),
             ...(config.prefixTokenId !== undefined ? { prefixTokenId: config.prefixTokenId } : {}),
-            signal: AbortSignal.any([
-              this.#stop.signal,
-              AbortSignal.timeout(this.#config.health.probeTimeoutMs * 5),
-            ]),
+            signal,
           });
-          if (!model.info) {
-            model.info = info;
-            model.scheduler = new ModelScheduler(info, model.pool, {
-              batchTokenBudget: this.#config.scheduler.batchTokenBudget,
-              maxBatchPrompts: this.#config.scheduler.maxBatchPrompts,
-              maxQueuedJobs: this.#config.scheduler.maxQueuedTexts,
-            });
-            this.#logger.info(
-              {
-                model: config.name,
-                servedName: info.servedName,
-                maxModelLen: info.maxModelLen,
-                prefixTokenId: info.prefixTokenId,
-                addsPrefixItself: info.addsPrefixItself,
-              },
-              'model discovered',
-            );
-          }
-          model.discoveryError = undefined;
-          model.pool.setState(backend, 'healthy');
+          const golden = await learnGolden(
+            backend.client,
+            info,
+            this.#config.scheduler.promptLogprobs,
+            signal,
+          );
+          if (this.#stop.signal.aborted) return;
+          this.#install(model, backend, info, golden);
+          return;
         } catch (err) {
           model.discoveryError = (err as Error).message;
           backend.lastError = (err as Error).message;
@@ -134,23 +151,59 @@ export class ModelRegistry {
           );
         }
       }
-      if (model.pool.backends.every((b) => b.state === 'healthy')) return;
       await sleep(delay, this.#stop.signal);
       delay = Math.min(delay * 2, 5_000);
     }
+  }
+
+  #install(model: RegisteredModel, first: Backend, info: ModelInfo, golden: GoldenProbe): void {
+    const config = this.#config;
+    model.info = info;
+    model.discoveryError = undefined;
+    model.scheduler = new ModelScheduler(info, model.pool, {
+      batchTokenBudget: config.scheduler.batchTokenBudget,
+      maxBatchPrompts: config.scheduler.maxBatchPrompts,
+      maxQueuedJobs: config.scheduler.maxQueuedTexts,
+      promptLogprobs: golden.promptLogprobs,
+      cache: this.cache,
+      observer: this.#observer,
+    });
+    model.pool.recordSuccess(first); // starting → healthy
+    model.monitor = new HealthMonitor(model.pool, info, golden, {
+      intervalMs: config.health.probeIntervalMs,
+      timeoutMs: config.health.probeTimeoutMs,
+      goldenToleranceNats: config.health.goldenToleranceNats,
+      promptLogprobs: golden.promptLogprobs,
+      onProbeFailure: (backend, message) =>
+        this.#logger.warn({ model: info.name, backend: backend.id, err: message }, 'probe failed'),
+    });
+    model.monitor.start();
+    this.#logger.info(
+      {
+        model: info.name,
+        servedName: info.servedName,
+        maxModelLen: info.maxModelLen,
+        prefixTokenId: info.prefixTokenId,
+        textPrompts: info.textPrefix !== null,
+        goldenNllPerToken: Number(golden.nllPerToken.toFixed(4)),
+      },
+      'model discovered',
+    );
   }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    t.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,47 +1,59 @@
 /**
  * @module
- * Per-model scheduler: every text (or window) of every request becomes a prompt job in one queue per prompt
- * kind; jobs go out in batches bounded by a token budget and vLLM's list limit. A batch leaves at once when a
- * backend has spare capacity and grows while all are busy, so concurrent requests share backend calls.
+ * Per-model scheduler: turns texts into prompt jobs for the batcher, and makes repeated work cheap. A text is
+ * answered from the result cache when it can be; identical texts in flight (same text, same details flag) are
+ * scored once and shared, and the shared work is cancelled only when every request waiting on it is gone.
+ * Short texts go as text prompts (no `/tokenize` round trip); long ones are tokenized and split into rolling
+ * windows.
  */
 import type { Backend } from '../backends/backend.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
 import type { CompletionChoice } from '../backends/vllm-types.ts';
+import { NOOP_OBSERVER } from '../observability/observer.ts';
+import type { SchedulerObserver } from '../observability/observer.ts';
 import { InvalidLogprobError, sumPromptLogprobs } from '../scoring/logprobs.ts';
-import type { TokenLogprob } from '../scoring/logprobs.ts';
+import type { ScoredSpan, TokenLogprob } from '../scoring/logprobs.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes } from '../scoring/text-stats.ts';
 import { rollingWindows } from '../scoring/windows.ts';
-import { JobQueue } from './job-queue.ts';
 import type { PromptJob } from './job-queue.ts';
+import { PromptBatcher } from './prompt-batcher.ts';
+import type { BatcherStats } from './prompt-batcher.ts';
+import { ResultCache, textDigest } from './result-cache.ts';
+import type { ModelTextScore, TextOutcome } from './text-score.ts';
+
+export type { ModelTextScore, TextOutcome } from './text-score.ts';
 
 export interface ModelSchedulerOptions {
   /** Estimated prompt tokens per batch. @default 16384 */
   readonly batchTokenBudget?: number;
   /** Prompts per batch (vLLM rejects lists over 1024). @default 256 */
   readonly maxBatchPrompts?: number;
-  /** Queued prompt jobs before new work is refused. @default 50000 */
+  /** Queued prompt jobs beyond which new requests are refused (QueueFullError). @default 50000 */
   readonly maxQueuedJobs?: number;
-  /** `prompt_logprobs` sent to the backend (the actual token is always included). @default 1 */
+  /**
+   * `prompt_logprobs` sent to the backend. 0 returns only the actual token's logprob, which is all scoring
+   * needs and halves the JSON the controller parses compared with 1. @default 0
+   */
   readonly promptLogprobs?: number;
+  /** Shared result cache. @default - no cache */
+  readonly cache?: ResultCache;
+  /** @default NOOP_OBSERVER */
+  readonly observer?: SchedulerObserver;
 }
 
-/** One model's verdict on one text. */
-export interface ModelTextScore {
-  nll: number;
-  tokens: number;
-  windows: number;
-  detail?: TokenLogprob[];
+export interface ScoreTextsOptions {
+  /** Keep per-token logprobs. @default false */
+  readonly withDetail?: boolean;
+  /** Deadline and client disconnect of the request. */
+  readonly signal: AbortSignal;
+  /** `textDigest` of each text when the caller already has them (one hash per text, shared by models). */
+  readonly digests?: readonly string[];
 }
 
-export interface ScoreTextOptions {
-  withDetail?: boolean;
-  signal: AbortSignal;
-}
-
-/** Thrown when the queue is full; the API answers 503 with Retry-After. */
+/** Thrown when a model's queue is full; the API answers 503 with Retry-After. */
 export class QueueFullError extends Error {
   override name = 'QueueFullError';
   readonly model: string;
@@ -51,91 +63,272 @@ export class QueueFullError extends Error {
   }
 }
 
-/** Batches sent per model, for tests and metrics. */
-export interface ModelSchedulerStats {
-  batches: number;
-  prompts: number;
-  queued: number;
+export type ModelSchedulerStats = BatcherStats;
+
+/** Work on one distinct text, shared by every request that asks for it while it runs. */
+interface TextTask {
+  readonly text: string;
+  readonly withDetail: boolean;
+  readonly cacheKey: string | undefined;
+  waiters: number;
+  /** Settled, or cancelled because nobody waits any more. */
+  done: boolean;
+  cancelled: boolean;
+  readonly jobs: PromptJob[];
+  /** Aborts `/tokenize` calls of the task; created only for texts that need one. */
+  controller: AbortController | undefined;
+  promise: Promise<ModelTextScore>;
 }
+
+/** One request's wait on one task. */
+interface Wait {
+  readonly index: number;
+  readonly task: TextTask;
+  done: boolean;
+}
+
+const ignore = () => {};
 
 export class ModelScheduler {
   readonly info: ModelInfo;
   readonly pool: BackendPool;
-  readonly #budget: number;
-  readonly #maxPrompts: number;
+  readonly #batcher: PromptBatcher;
   readonly #maxQueued: number;
-  readonly #promptLogprobs: number;
-  readonly #textJobs = new JobQueue();
-  readonly #idJobs = new JobQueue();
-  readonly #stats: ModelSchedulerStats = { batches: 0, prompts: 0, queued: 0 };
-  #pumping = false;
+  readonly #cache: ResultCache;
+  readonly #observer: SchedulerObserver;
+  /** Cache-key prefix: model name plus what identifies its revision and the scoring parameters. */
+  readonly #identity: string;
+  /** Tasks in flight by text, one map per details flag. */
+  readonly #inflight = [new Map<string, TextTask>(), new Map<string, TextTask>()] as const;
 
   constructor(info: ModelInfo, pool: BackendPool, options: ModelSchedulerOptions = {}) {
     this.info = info;
     this.pool = pool;
-    this.#budget = options.batchTokenBudget ?? 16_384;
-    this.#maxPrompts = Math.min(options.maxBatchPrompts ?? 256, 1024);
+    const promptLogprobs = options.promptLogprobs ?? 0;
+    this.#observer = options.observer ?? NOOP_OBSERVER;
+    this.#batcher = new PromptBatcher(pool, {
+      model: info.name,
+      servedName: info.servedName,
+      promptLogprobs,
+      observer: this.#observer,
+      ...(options.batchTokenBudget !== undefined
+        ? { batchTokenBudget: options.batchTokenBudget }
+        : {}),
+      ...(options.maxBatchPrompts !== undefined
+        ? { maxBatchPrompts: options.maxBatchPrompts }
+        : {}),
+    });
     this.#maxQueued = options.maxQueuedJobs ?? 50_000;
-    this.#promptLogprobs = options.promptLogprobs ?? 1;
-    pool.onChange(() => this.#pump());
+    this.#cache = options.cache ?? new ResultCache(0);
+    this.#identity = `${info.name}\u0000${info.servedName}\u0000${info.maxModelLen}\u0000${info.prefixTokenId}\u0000${promptLogprobs}\u0000`;
   }
 
   stats(): ModelSchedulerStats {
-    return { ...this.#stats, queued: this.#textJobs.size + this.#idJobs.size };
+    return this.#batcher.stats();
+  }
+
+  /** Whether results are cached (callers then pass digests). */
+  get cacheEnabled(): boolean {
+    return this.#cache.enabled;
+  }
+
+  /** Cache-key prefix of this model (to drop its entries). */
+  get cacheIdentity(): string {
+    return this.#identity;
   }
 
   /**
-   * Scores one text with this model.
-   * @throws {TextScoringError} for problems of the text itself
-   * @throws {BackendError} when the model's backends failed or the deadline passed
+   * Refuses a request of `texts` texts when the queue could not take them; call before scoring anything.
+   * @throws {QueueFullError}
    */
-  async scoreText(text: string, options: ScoreTextOptions): Promise<ModelTextScore> {
-    if (text.length === 0) throw new TextScoringError('empty_text', 'the text is empty');
+  admit(texts: number): void {
+    if (this.#batcher.queued + texts > this.#maxQueued) throw new QueueFullError(this.info.name);
+  }
+
+  /** Scores one text. @throws the text's error (TextScoringError, BackendError) */
+  async scoreText(text: string, options: ScoreTextsOptions): Promise<ModelTextScore> {
+    const [outcome] = await this.scoreTexts([text], options);
+    if (outcome?.ok) return outcome.score;
+    throw outcome?.error;
+  }
+
+  /**
+   * Scores texts with this model. Never rejects: each text gets its score or its error
+   * (TextScoringError for the text itself, BackendError for backends or the deadline).
+   */
+  scoreTexts(texts: readonly string[], options: ScoreTextsOptions): Promise<TextOutcome[]> {
+    const { signal } = options;
     const withDetail = options.withDetail ?? false;
+    const out = new Array<TextOutcome>(texts.length);
+    if (signal.aborted) {
+      out.fill({ ok: false, error: abortError(signal, this.info.name) });
+      return Promise.resolve(out);
+    }
+    const inflight = this.#inflight[withDetail ? 1 : 0];
+    const caching = this.#cache.enabled;
+    const waits: Wait[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i] as string;
+      if (text.length === 0) {
+        out[i] = { ok: false, error: new TextScoringError('empty_text', 'the text is empty') };
+        continue;
+      }
+      let cacheKey: string | undefined;
+      if (caching) {
+        cacheKey = `${this.#identity}${withDetail ? 't' : 'n'}${options.digests?.[i] ?? textDigest(text)}`;
+        const hit = this.#cache.get(cacheKey);
+        this.#observer.cacheLookup(this.info.name, hit !== undefined);
+        if (hit) {
+          out[i] = { ok: true, score: hit, cached: true };
+          continue;
+        }
+      }
+      let task = inflight.get(text);
+      if (!task) task = this.#startTask(text, withDetail, cacheKey);
+      task.waiters++;
+      waits.push({ index: i, task, done: false });
+    }
+    if (waits.length === 0) return Promise.resolve(out);
+    return new Promise((resolve) => {
+      let left = waits.length;
+      const finish = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(out);
+      };
+      const onAbort = () => {
+        // The request is gone (deadline or disconnect): answer it now, and drop work nobody else waits for.
+        const error = abortError(signal, this.info.name);
+        for (const w of waits) {
+          if (w.done) continue;
+          w.done = true;
+          out[w.index] = { ok: false, error };
+          this.#leave(w.task, error);
+        }
+        finish();
+      };
+      for (const w of waits) {
+        w.task.promise.then(
+          (score) => {
+            if (w.done) return;
+            w.done = true;
+            w.task.waiters--;
+            out[w.index] = { ok: true, score, cached: false };
+            if (--left === 0) finish();
+          },
+          (error: unknown) => {
+            if (w.done) return;
+            w.done = true;
+            w.task.waiters--;
+            out[w.index] = { ok: false, error };
+            if (--left === 0) finish();
+          },
+        );
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #startTask(text: string, withDetail: boolean, cacheKey: string | undefined): TextTask {
+    const task: TextTask = {
+      text,
+      withDetail,
+      cacheKey,
+      waiters: 0,
+      done: false,
+      cancelled: false,
+      jobs: [],
+      controller: undefined,
+      promise: undefined as unknown as Promise<ModelTextScore>,
+    };
+    this.#inflight[withDetail ? 1 : 0].set(text, task);
+    task.promise = this.#run(task);
+    // After every waiter left, nobody listens to a cancelled task's rejection.
+    task.promise.catch(ignore);
+    return task;
+  }
+
+  /** A waiter left; the last one out cancels the task's jobs (and with them any batch they alone fill). */
+  #leave(task: TextTask, error: BackendError): void {
+    if (--task.waiters > 0 || task.done) return;
+    task.done = true;
+    task.cancelled = true;
+    this.#forget(task);
+    for (const job of task.jobs) this.#batcher.cancel(job, error);
+    task.controller?.abort(error);
+  }
+
+  #forget(task: TextTask): void {
+    const map = this.#inflight[task.withDetail ? 1 : 0];
+    if (map.get(task.text) === task) map.delete(task.text);
+  }
+
+  async #run(task: TextTask): Promise<ModelTextScore> {
+    try {
+      const score = await this.#compute(task);
+      if (task.cacheKey !== undefined && !task.cancelled) this.#cache.set(task.cacheKey, score);
+      return score;
+    } finally {
+      task.done = true;
+      this.#forget(task);
+    }
+  }
+
+  async #compute(task: TextTask): Promise<ModelTextScore> {
     const { info } = this;
+    const { text } = task;
+    // A token covers at least one byte; the prefix and a sentencepiece dummy prefix add at most two more.
     const bytes = utf8Bytes(text);
-    // A token covers at least one byte; BOS and a sentencepiece dummy prefix add at most two more.
-    if (info.addsPrefixItself && bytes + 2 < info.maxModelLen) {
-      const span = await this.#submit(
-        text,
-        1,
-        Math.ceil(bytes / 3) + 2,
-        withDetail,
-        options.signal,
-      );
+    if (info.textPrefix !== null && bytes + 2 < info.maxModelLen) {
+      const prompt = info.textPrefix === '' ? text : info.textPrefix + text;
+      // Rough token estimate for the batch budget only (English runs ~4 bytes per token).
+      const span = await this.#submit(task, prompt, 1, Math.ceil(bytes / 3) + 2);
       if (span.tokens === 0)
         throw new TextScoringError('no_scorable_tokens', 'the text has no token to score');
-      return { ...span, windows: 1 };
+      return span.detail
+        ? { nll: span.nll, tokens: span.tokens, windows: 1, detail: span.detail }
+        : { nll: span.nll, tokens: span.tokens, windows: 1 };
     }
-    const tokens = await this.#tokenize(text, options.signal);
+    const tokens = await this.#tokenize(task);
     if (tokens.length === 0)
       throw new TextScoringError('no_scorable_tokens', 'the text has no token to score');
     const windows = rollingWindows(tokens, info.prefixTokenId, info.maxModelLen - 1);
     const spans = await Promise.all(
-      windows.map((w) =>
-        this.#submit(w.prompt, w.scoreFrom, w.prompt.length, withDetail, options.signal),
-      ),
+      windows.map((w) => this.#submit(task, w.prompt, w.scoreFrom, w.prompt.length)),
     );
     let nll = 0;
     let scored = 0;
-    const detail: TokenLogprob[] | undefined = withDetail ? [] : undefined;
+    const detail: TokenLogprob[] | undefined = task.withDetail ? [] : undefined;
     for (const s of spans) {
       nll += s.nll;
       scored += s.tokens;
-      if (detail && s.detail) detail.push(...s.detail);
+      if (detail && s.detail) for (const d of s.detail) detail.push(d);
     }
     return detail
       ? { nll, tokens: scored, windows: windows.length, detail }
       : { nll, tokens: scored, windows: windows.length };
   }
 
-  async #tokenize(text: string, signal: AbortSignal): Promise<number[]> {
-    const tried = new Set<Backend>();
+  /** `/tokenize` on a healthy backend, retried once on another replica; carries the task's cancellation. */
+  async #tokenize(task: TextTask): Promise<number[]> {
+    task.controller ??= new AbortController();
+    const { signal } = task.controller;
+    let failed: Backend | undefined;
     for (;;) {
-      const backend = this.pool.anyHealthy(tried);
-      if (!backend) throw this.#unavailable(tried.size);
+      const backend = this.pool.anyHealthy(failed);
+      if (!backend) {
+        throw new BackendError(
+          'BACKEND_UNAVAILABLE',
+          `no ${failed ? 'other ' : ''}healthy backend of model ${this.info.name}`,
+          { backend: this.info.name },
+        );
+      }
       try {
-        const result = await backend.client.tokenize(this.info.servedName, text, false, signal);
+        const result = await backend.client.tokenize(
+          this.info.servedName,
+          task.text,
+          false,
+          signal,
+        );
         this.pool.recordSuccess(backend);
         return result.tokens;
       } catch (err) {
@@ -143,33 +336,35 @@ export class ModelScheduler {
         if (err.isBackendFault) this.pool.recordFailure(backend, err);
         if (err.code === 'BACKEND_REJECTED')
           throw new TextScoringError('text_rejected', err.message);
-        if (!err.retryable || tried.size >= 1) throw err;
-        tried.add(backend);
+        if (!err.retryable || failed) throw err;
+        failed = backend;
       }
     }
   }
 
   #submit(
+    task: TextTask,
     prompt: string | number[],
     scoreFrom: number,
     estTokens: number,
-    withDetail: boolean,
-    signal: AbortSignal,
-  ): Promise<{ nll: number; tokens: number; detail?: TokenLogprob[] }> {
-    if (signal.aborted) return Promise.reject(abortError(signal, this.info.name));
-    if (this.#textJobs.size + this.#idJobs.size >= this.#maxQueued) {
-      return Promise.reject(new QueueFullError(this.info.name));
-    }
+  ): Promise<ScoredSpan> {
     return new Promise((resolve, reject) => {
+      if (task.cancelled) {
+        reject(new BackendError('CANCELLED', 'request cancelled', { backend: this.info.name }));
+        return;
+      }
       const job: PromptJob = {
         prompt,
         scoreFrom,
         estTokens,
-        withDetail,
-        signal,
+        withDetail: task.withDetail,
         attempts: 0,
         solo: false,
+        avoid: undefined,
         settled: false,
+        queued: false,
+        enqueuedAt: 0,
+        batch: undefined,
         resolve: (choice) => {
           try {
             resolve(this.#readChoice(job, choice));
@@ -178,43 +373,30 @@ export class ModelScheduler {
           }
         },
         reject,
-        onAbort: () => {
-          // Queued jobs leave at once; in-flight ones are cancelled with their batch when nobody else waits.
-          if (job.settled) return;
-          job.settled = true;
-          job.batch?.jobAborted();
-          reject(abortError(signal, this.info.name));
-        },
       };
-      signal.addEventListener('abort', job.onAbort, { once: true });
-      (typeof prompt === 'string' ? this.#textJobs : this.#idJobs).push(job);
-      this.#pump();
+      task.jobs.push(job);
+      this.#batcher.enqueue(job);
     });
   }
 
-  #readChoice(
-    job: PromptJob,
-    choice: CompletionChoice,
-  ): { nll: number; tokens: number; detail?: TokenLogprob[] } {
+  #readChoice(job: PromptJob, choice: CompletionChoice): ScoredSpan {
     const ids = choice.prompt_token_ids;
     if (typeof job.prompt !== 'string') {
       const sent = job.prompt;
-      if (ids.length !== sent.length || ids.some((id, i) => id !== sent[i])) {
+      let same = ids.length === sent.length;
+      for (let i = 0; same && i < sent.length; i++) same = ids[i] === sent[i];
+      if (!same) {
         throw new BackendError(
           'BACKEND_BAD_RESPONSE',
           'the backend scored other tokens than were sent',
-          {
-            backend: this.info.name,
-          },
+          { backend: this.info.name },
         );
       }
     } else if (ids[0] !== this.info.prefixTokenId) {
       throw new BackendError(
         'BACKEND_BAD_RESPONSE',
-        'the backend did not prefix the text with its BOS token',
-        {
-          backend: this.info.name,
-        },
+        'the backend did not put the prefix token in front of the text',
+        { backend: this.info.name },
       );
     }
     try {
@@ -225,134 +407,6 @@ export class ModelScheduler {
       throw err;
     }
   }
-
-  /** Sends batches while there is work and a backend with spare capacity. */
-  #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      for (;;) {
-        const queue = pickQueue(this.#textJobs, this.#idJobs);
-        if (!queue) return;
-        const head = queue.peek();
-        const backend = (head?.avoid && this.pool.pick(new Set([head.avoid]))) || this.pool.pick();
-        if (!backend) {
-          if (!this.pool.available) this.#failQueued();
-          return;
-        }
-        const jobs = queue.takeBatch(this.#maxPrompts, this.#budget);
-        if (jobs.length === 0) continue;
-        void this.#send(backend, jobs);
-      }
-    } finally {
-      this.#pumping = false;
-    }
-  }
-
-  async #send(backend: Backend, jobs: PromptJob[]): Promise<void> {
-    const tokens = jobs.reduce((n, j) => n + j.estTokens, 0);
-    const controller = new AbortController();
-    let live = jobs.length;
-    const batch = {
-      jobAborted: () => {
-        if (--live === 0) controller.abort(jobs[0]?.signal.reason);
-      },
-    };
-    for (const j of jobs) j.batch = batch;
-    this.pool.acquire(backend, tokens);
-    this.#stats.batches++;
-    this.#stats.prompts += jobs.length;
-    try {
-      const choices = await backend.client.completions(
-        {
-          model: this.info.servedName,
-          prompt: jobs.map((j) => j.prompt) as string[] | number[][],
-          max_tokens: 0,
-          echo: true,
-          prompt_logprobs: this.#promptLogprobs,
-          return_token_ids: true,
-          temperature: 0,
-        },
-        controller.signal,
-      );
-      this.pool.recordSuccess(backend);
-      jobs.forEach((job, i) => settle(job, (j) => j.resolve(choices[i] as CompletionChoice)));
-    } catch (err) {
-      this.#handleBatchError(backend, jobs, err);
-    } finally {
-      this.pool.release(backend, tokens);
-    }
-  }
-
-  #handleBatchError(backend: Backend, jobs: PromptJob[], err: unknown): void {
-    if (!(err instanceof BackendError)) {
-      jobs.forEach((job) => settle(job, (j) => j.reject(err)));
-      return;
-    }
-    if (err.isBackendFault) this.pool.recordFailure(backend, err);
-    if (err.code === 'BACKEND_REJECTED') {
-      // One bad prompt fails a whole list: resend each alone so only the bad text carries the error.
-      if (jobs.length > 1) {
-        for (const job of jobs) if (!job.settled) this.#requeue(job, { solo: true });
-        return;
-      }
-      jobs.forEach((job) =>
-        settle(job, (j) => j.reject(new TextScoringError('text_rejected', err.message))),
-      );
-      return;
-    }
-    if (err.retryable) {
-      // Retry once, on another healthy replica if there is one.
-      for (const job of jobs) {
-        if (job.settled) continue;
-        if (job.attempts === 0 && this.pool.backends.length > 1)
-          this.#requeue(job, { avoid: backend });
-        else settle(job, (j) => j.reject(err));
-      }
-      return;
-    }
-    jobs.forEach((job) => settle(job, (j) => j.reject(err)));
-  }
-
-  #requeue(job: PromptJob, how: { solo?: boolean; avoid?: Backend }): void {
-    job.attempts++;
-    job.batch = undefined;
-    if (how.solo) job.solo = true;
-    if (how.avoid) job.avoid = how.avoid;
-    (typeof job.prompt === 'string' ? this.#textJobs : this.#idJobs).pushFront(job);
-    queueMicrotask(() => this.#pump());
-  }
-
-  /** No backend of this model is healthy: fail queued work now rather than letting it wait out the deadline. */
-  #failQueued(): void {
-    const error = this.#unavailable(0);
-    for (const queue of [this.#textJobs, this.#idJobs]) {
-      for (const job of queue.drain()) settle(job, (j) => j.reject(error));
-    }
-  }
-
-  #unavailable(tried: number): BackendError {
-    return new BackendError(
-      'BACKEND_UNAVAILABLE',
-      tried > 0
-        ? `no other healthy backend of model ${this.info.name}`
-        : `no healthy backend of model ${this.info.name}`,
-      { backend: this.info.name },
-    );
-  }
-}
-
-function pickQueue(a: JobQueue, b: JobQueue): JobQueue | undefined {
-  if (a.size === 0) return b.size === 0 ? undefined : b;
-  if (b.size === 0) return a;
-  return a.oldestEnqueuedAt() <= b.oldestEnqueuedAt() ? a : b;
-}
-
-function settle(job: PromptJob, action: (job: PromptJob) => void): void {
-  if (job.settled) return;
-  job.settled = true;
-  job.signal.removeEventListener('abort', job.onAbort);
-  action(job);
 }
 
 function abortError(signal: AbortSignal, model: string): BackendError {

@@ -37,6 +37,8 @@ describe('POST /v1/perplexity against vLLM-shaped backends', () => {
         { name: 'bos', backends: [withBos.url] },
         { name: 'nobos', backends: [noBos.url] },
       ],
+      // Ask for the top-1 alternative too, so the wire has keys in an order JSON.parse changes.
+      scheduler: { promptLogprobs: 1 },
     });
   });
   afterAll(async () => {
