@@ -181,6 +181,11 @@ export const SettingsSchema = z
     rootVolumeGiB: z.int().min(60).max(2000).default(200),
     /** Seconds a new host may take (image pull, model download, load) before ELB health checks count. */
     healthCheckGraceSeconds: z.int().min(300).max(7200).default(1800),
+    /**
+     * IMDSv2 hop limit: 1 lets only host processes (the controller runs on the host network) use the instance
+     * role; 2 also lets bridge-network containers (vLLM) reach it.
+     */
+    metadataHopLimit: z.int().min(1).max(2).default(1),
     /** Replace hosts automatically (launch before terminate) when the launch template changes. */
     instanceRefresh: z.boolean().default(false),
     logRetentionDays: z

@@ -164,6 +164,7 @@ export class PerplexityStack extends TerraformStack {
       rootVolumeGiB: s.rootVolumeGiB,
       healthCheckGraceSeconds: s.healthCheckGraceSeconds,
       instanceRefresh: s.instanceRefresh,
+      metadataHopLimit: s.metadataHopLimit,
       // Docker's awslogs driver does not create the log group; the boot script downloads both objects.
       launchAfter: [logs.logGroup, ...this.artifacts.objects],
     });

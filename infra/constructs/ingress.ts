@@ -128,7 +128,10 @@ export class Ingress extends Construct {
     });
 
     this.targetGroup = new LbTargetGroup(this, 'controller', {
-      name: `${props.name}-ctl`,
+      // The port is in the name: a new port replaces the group, and the new one must exist (under another name)
+      // before the listener moves off the old one.
+      name: `${props.name}-${props.controllerPort}`,
+      lifecycle: { createBeforeDestroy: true },
       port: props.controllerPort,
       protocol: 'HTTP',
       targetType: 'instance',

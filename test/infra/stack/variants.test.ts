@@ -80,6 +80,14 @@ describe('stack variants', () => {
     expect(asg).toMatchObject({ min_size: 3, max_size: 3, desired_capacity: 3 });
   });
 
+  it('raises the IMDSv2 hop limit for bridge-network containers only when asked', () => {
+    const lt = only(synth({ metadataHopLimit: 2 }).resource, 'aws_launch_template');
+    expect(lt.metadata_options).toMatchObject({
+      http_tokens: 'required',
+      http_put_response_hop_limit: 2,
+    });
+  });
+
   it('instance refresh replaces hosts launch-before-terminate when enabled', () => {
     const asg = only(synth({ instanceRefresh: true }).resource, 'aws_autoscaling_group');
     expect(asg.instance_refresh).toMatchObject({
