@@ -65,12 +65,15 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       },
     });
   const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
-  // A streamed scoring job may be far larger; the route holds non-streamed requests to maxBodyBytes itself.
-  const scoringBodyLimit = limitBody(
+  // A streamed scoring job may be far larger. The limit is picked before the body is parsed, so a client asks
+  // for it with `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
+  const streamBodyLimit = limitBody(
     Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
   );
   app.use('*', async function limitBodySize(c, next) {
-    return (c.req.path === '/v1/perplexity' ? scoringBodyLimit : plainBodyLimit)(c, next);
+    const stream =
+      c.req.path === '/v1/perplexity' && /application\/x-ndjson/i.test(c.req.header('accept') ?? '');
+    return (stream ? streamBodyLimit : plainBodyLimit)(c, next);
   });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);

@@ -51,7 +51,8 @@ export const LimitsSchema = z
     maxTextsPerStream: z.int().positive().default(100_000),
     /**
      * Raw body bytes of a streamed request (413 beyond); it also bounds the stream's total text bytes. Other
-     * requests keep `maxBodyBytes`. The parsed texts stay in memory while the stream runs.
+     * requests keep `maxBodyBytes`. The limit is chosen before the body is parsed, so a body over `maxBodyBytes`
+     * must come with `Accept: application/x-ndjson`. The parsed texts stay in memory while the stream runs.
      */
     maxStreamBodyBytes: z
       .int()

@@ -17,6 +17,7 @@ import { requestMetrics } from './observability/http-metrics.ts';
 import { createLogger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
 import type { Logger } from './observability/logger.ts';
+import type { SchedulerObserver } from './observability/observer.ts';
 import { ModelRegistry } from './scheduler/model-registry.ts';
 
 export interface StartOptions {
@@ -28,6 +29,11 @@ export interface StartOptions {
   readonly instrument?: MiddlewareHandler;
   /** Prometheus metrics, served at `GET /metrics` and fed by the requests. @default - none (no /metrics) */
   readonly metrics?: ControllerMetrics;
+  /**
+   * Receives scheduler and backend events (batches, queue depth, backend state, cache).
+   * @default - `metrics` when given, else NOOP_OBSERVER
+   */
+  readonly observer?: SchedulerObserver;
 }
 
 export interface RunningController {
@@ -44,7 +50,8 @@ export async function startController(
   options: StartOptions = {},
 ): Promise<RunningController> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const registry = new ModelRegistry(config, logger);
+  const observer = options.observer ?? options.metrics;
+  const registry = new ModelRegistry(config, logger, observer ? { observer } : {});
   const auth = options.authenticate ? undefined : await startAuthentication(config, logger);
   const authenticate = options.authenticate ?? auth?.authenticate;
   const instrument =

@@ -77,7 +77,7 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
         }),
       stream: z.boolean().default(false).openapi({
         description:
-          'Stream the results as NDJSON (`application/x-ndjson`): one line per text as it completes (`{"index": i, ...}`, completion order), then `{"summary": {models_used, degraded, usage}}`, or `{"error": {...}}` if the request fails after the first line. For large jobs: memory and the per-request limits do not grow with the job.',
+          'Stream the results as NDJSON (`application/x-ndjson`): one line per text as it completes (`{"index": i, ...}`, completion order), then `{"summary": {models_used, degraded, usage}}`, or `{"error": {...}}` if the request fails after the first line. For large jobs: memory does not grow with the job, and up to `maxTextsPerStream` texts are accepted; a body over the plain request limit also needs `Accept: application/x-ndjson`.',
       }),
     })
     .strict()

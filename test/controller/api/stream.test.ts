@@ -14,7 +14,7 @@ async function streamLines(
 ): Promise<{ status: number; type: string | null; lines: any[] }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
     body: JSON.stringify(body),
   });
   const text = await res.text();
@@ -41,7 +41,8 @@ describe('POST /v1/perplexity with "stream": true', () => {
         { name: 'a', backends: [a.url] },
         { name: 'b', backends: [b.url] },
       ],
-      limits: { maxTextsPerStream: 6000 },
+      // Small plain-body limit: the 5000-text stream (~250 kB) must be let through by its Accept header.
+      limits: { maxTextsPerStream: 6000, maxBodyBytes: 100_000 },
       cache: { maxBytes: 0 },
     });
     url = `${controller.url}/v1/perplexity`;
@@ -101,9 +102,26 @@ describe('POST /v1/perplexity with "stream": true', () => {
     expect(plain.status).toBe(400);
     expect(plain.json.error.param).toBe('texts');
     expect(plain.json.error.message).toMatch(/stream/);
-    const tooMany = await postJson(url, { texts: texts(6001), stream: true });
+    const tooMany = await streamLines(url, { texts: texts(6001), stream: true });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.json.error.param).toBe('texts');
+    expect(tooMany.lines[0].error.param).toBe('texts');
+  });
+
+  it('admits a body over maxBodyBytes only for a stream that asks with Accept: application/x-ndjson', async () => {
+    const big = texts(3000);
+    expect((await postJson(url, { texts: big.slice(0, 1000), stream: false })).status).toBe(200);
+    const plain = await postJson(url, { texts: big, stream: true });
+    expect(plain.status).toBe(413);
+    expect(plain.json.error.type).toBe('payload_too_large');
+    const sneaky = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ texts: big.slice(0, 1000).map((t) => t.repeat(4)) }),
+    });
+    expect(sneaky.status).toBe(413);
+    const streamed = await streamLines(url, { texts: big, stream: true });
+    expect(streamed.status).toBe(200);
+    expect(streamed.lines).toHaveLength(3001);
   });
 
   it('validates like a plain request before streaming (JSON error, not a stream)', async () => {
