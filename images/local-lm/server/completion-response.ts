@@ -195,6 +195,9 @@ export async function completionResponse(
     ['created', String(Math.floor(Date.now() / 1000))],
     ['model', JSON.stringify(model.name)],
     ['choices', `[${choices.map((c) => c.json).join(',')}]`],
+    // Present (null) in newer vLLM responses; kept so parsers meet them.
+    ['service_tier', 'null'],
+    ['system_fingerprint', 'null'],
     [
       'usage',
       JSON.stringify({
