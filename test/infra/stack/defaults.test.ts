@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Testing } from 'cdktf';
 import { describe, expect, it } from 'vitest';
@@ -230,6 +234,19 @@ describe('stack with default settings', () => {
       /EP_BUNDLE_S3_URI='s3:\/\/ep-artifacts-bucket\/hosts\/controller\/[0-9A-F]+\/controller\.mjs'/,
     );
     expect(envText).toMatch(/EP_BUNDLE_SHA256='[0-9a-f]{64}'/);
+  });
+
+  // .ci/run installs cloud-init; locally the check is skipped when the tool is missing.
+  const hasCloudInit = spawnSync('cloud-init', ['--version']).status === 0;
+  it.runIf(hasCloudInit)('the user data as the host receives it passes cloud-init schema', () => {
+    const text = userDataOf(s)
+      .replace(/\$\{aws_s3_bucket[^}]+\}/g, 'ep-artifacts-bucket')
+      .replace(/\$\$\{/g, '${')
+      .replace(/%%\{/g, '%{');
+    const file = join(mkdtempSync(join(tmpdir(), 'ep-ud-')), 'user-data.yaml');
+    writeFileSync(file, text);
+    const r = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it('prints the endpoint, the key store and the commands to create the first key and set the HF token', () => {
