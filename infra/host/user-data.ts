@@ -110,28 +110,26 @@ export function hostFiles(settings: HostSettings): HostFile[] {
   ];
 }
 
-/** Files up to this size stay readable in the user data (the settings and the boot unit). */
+/** Files up to this size stay readable in the user data (the settings, the boot unit, per-model env files). */
 const PLAIN_MAX_BYTES = 600;
 
 /**
  * A `write_files` entry. Larger files are gzip+base64: the scripts and units together are about 18 KB of
  * text, over EC2's 16 KB limit, and compress about 3×. They stay readable in the repository and on the host.
+ * host.env always stays plain: the stack substitutes apply-time values in it.
  */
-function writeFileEntry(f: HostFile): Record<string, string> {
+function writeFileEntry(f: HostFile, plainMaxBytes: number): Record<string, string> {
   const base = { path: f.path, permissions: f.permissions, owner: 'root:root' };
-  if (Buffer.byteLength(f.content) <= PLAIN_MAX_BYTES) return { ...base, content: f.content };
+  if (f.path === HOST_PATHS.hostEnv || Buffer.byteLength(f.content) <= plainMaxBytes) {
+    return { ...base, content: f.content };
+  }
   const packed = gzipSync(f.content, { level: 9 }).toString('base64');
   return { ...base, encoding: 'gz+b64', content: packed };
 }
 
-/**
- * Renders the user data of a GPU host.
- * @returns a `#cloud-config` document under 16 KB (pass it base64-encoded to a launch template)
- * @throws Error when the models do not fit on the host, a setting is malformed, or the document is too large
- */
-export function renderUserData(settings: HostSettings): string {
+function cloudConfig(files: readonly HostFile[], plainMaxBytes: number): string {
   const doc = {
-    write_files: hostFiles(settings).map(writeFileEntry),
+    write_files: files.map((f) => writeFileEntry(f, plainMaxBytes)),
     // The boot unit runs the script now and on every boot. --no-block: it is ordered after cloud-final,
     // the stage running these commands.
     runcmd: [
@@ -140,7 +138,20 @@ export function renderUserData(settings: HostSettings): string {
       ['systemctl', 'start', '--no-block', BOOT_UNIT],
     ],
   };
-  const text = `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
+  return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/**
+ * Renders the user data of a GPU host.
+ * @returns a `#cloud-config` document under 16 KB (pass it base64-encoded to a launch template)
+ * @throws Error when the models do not fit on the host, a setting is malformed, or the document is too large
+ */
+export function renderUserData(settings: HostSettings): string {
+  const files = hostFiles(settings);
+  let text = cloudConfig(files, PLAIN_MAX_BYTES);
+  // Many models (8 on a g6.48xlarge): compress the small per-model files too rather than fail, keeping room
+  // for apply-time values the stack substitutes in host.env (a bucket name is up to 63 characters).
+  if (Buffer.byteLength(text, 'utf8') > USER_DATA_LIMIT_BYTES - 1024) text = cloudConfig(files, 0);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes >= USER_DATA_LIMIT_BYTES) {
     throw new Error(

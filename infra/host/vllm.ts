@@ -31,6 +31,12 @@ export const CONTAINER_HF_CACHE = '/root/.cache/huggingface';
 /** Name of the one-shot container that fills the model cache before any server starts. */
 export const DOWNLOAD_CONTAINER = 'ep-model-download';
 
+/**
+ * Pins the cache location to the mount (whatever HF_HOME the image might set) and keeps telemetry off, for the
+ * download and the servers alike.
+ */
+const CACHE_ENV = { HF_HOME: CONTAINER_HF_CACHE, HF_HUB_DISABLE_TELEMETRY: '1' } as const;
+
 /** `id` or `id@revision`: how download-models.py takes its arguments. */
 function downloadRef(p: PlacedModel): string {
   return p.model.revision ? `${p.model.hfId}@${p.model.revision}` : p.model.hfId;
@@ -101,7 +107,7 @@ export function vllmContainer(placed: PlacedModel, image: string): ContainerSpec
     hostNetwork: false,
     hostIpc: true,
     init: false,
-    env: { HF_HUB_OFFLINE: '1', HF_HUB_DISABLE_TELEMETRY: '1', VLLM_NO_USAGE_STATS: '1' },
+    env: { ...CACHE_ENV, HF_HUB_OFFLINE: '1', VLLM_NO_USAGE_STATS: '1' },
     secretEnv: [],
     volumes: [
       {
@@ -131,7 +137,7 @@ export function downloadContainer(placed: readonly PlacedModel[], image: string)
     hostNetwork: false,
     hostIpc: false,
     init: false,
-    env: { HF_HUB_DISABLE_TELEMETRY: '1' },
+    env: { ...CACHE_ENV },
     secretEnv: ['HF_TOKEN'],
     volumes: [
       {

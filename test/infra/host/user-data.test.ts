@@ -97,6 +97,22 @@ describe('renderUserData', () => {
     expect(r.status, r.stdout).toBe(0);
   });
 
+  it('keeps the settings and per-model files readable, compressing them only for many models', () => {
+    const plain = (ud: string) =>
+      (parse(ud) as { write_files: Entry[] }).write_files
+        .filter((e) => !e.encoding)
+        .map((e) => e.path);
+    expect(plain(renderUserData(hostSettings()))).toEqual([
+      HOST_PATHS.hostEnv,
+      '/etc/systemd/system/ep-boot.service',
+      '/etc/ep/vllm/vicuna-7b.env',
+      '/etc/ep/vllm/llama-2-7b.env',
+      '/etc/ep/vllm/phi-2.env',
+      '/etc/ep/vllm/mistral-7b.env',
+    ]);
+    expect(plain(renderUserData(cases['eight models']))).toEqual([HOST_PATHS.hostEnv]);
+  });
+
   it('writes the repository files unchanged, with the right modes', () => {
     const doc = parse(renderUserData(hostSettings())) as { write_files: Entry[] };
     const byPath = new Map(doc.write_files.map((e) => [e.path, e]));
