@@ -5,6 +5,7 @@ import {
   startLocalFleet,
   type LocalFleet,
 } from '../../../images/local-lm/index.ts';
+import { CORPUS_IDS, loadCorpus } from '../../../images/local-lm/corpora.ts';
 import { perplexities, post, shuffleWords, type CompletionBody } from './helpers.ts';
 
 let fleet: LocalFleet;
@@ -36,6 +37,16 @@ describe('default local models', () => {
   it('serves the four default models under their names', () => {
     expect(fleet.servers.map((s) => s.servedName)).toEqual([...DEFAULT_MODEL_NAMES]);
     expect(new Set(fleet.servers.map((s) => s.port)).size).toBe(4);
+  });
+
+  it('held-out sentences appear in no training corpus', () => {
+    const norm = (t: string) => t.replace(/\s+/g, ' ').toLowerCase();
+    const corpora = CORPUS_IDS.map((id) => norm(loadCorpus(id).join(' ')));
+    for (const sentence of HELD_OUT_SENTENCES) {
+      // Neither the sentence nor its first eight words occur verbatim anywhere.
+      const head = norm(sentence.split(' ').slice(0, 8).join(' '));
+      for (const text of corpora) expect(text.includes(head), sentence).toBe(false);
+    }
   });
 
   it('held-out English scores lower perplexity than the same words shuffled, for every model', async () => {
