@@ -176,7 +176,7 @@ main() {
   fetch_s3 "$EP_BUNDLE_S3_URI" "$EP_BUNDLE_DIR/controller.mjs" "${EP_BUNDLE_SHA256:-}"
   fetch_s3 "$EP_HOST_CONFIG_S3_URI" "$EP_ETC_DIR/host-config.json"
 
-  systemctl daemon-reload
+  # (cloud-init's runcmd ran daemon-reload after writing the units; later boots find them on disk.)
   # Every model once, before any server starts (a oneshot unit: this waits until it has finished).
   log "downloading models"
   systemctl start "$EP_DOWNLOAD_UNIT"
