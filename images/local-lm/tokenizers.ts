@@ -116,6 +116,22 @@ function gptFamily(
   const utf8 = new TextEncoder();
   const allowed = new Set(['<|endoftext|>']);
   const cache = new Map<number, string>();
+  // cl100k has unassigned ids (100256, 100261–100275); the encoder throws on them, vLLM decodes them to "".
+  const exists = (t: number) => {
+    try {
+      enc.decode([t]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const safeDecode = (ids: readonly number[]) => {
+    try {
+      return enc.decode(ids);
+    } catch {
+      return enc.decode(ids.filter(exists));
+    }
+  };
   return {
     id,
     vocabSize,
@@ -123,11 +139,11 @@ function gptFamily(
     eos,
     prefixToken: eos,
     encode: (text) => (text.length === 0 ? [] : enc.encode(text, { allowedSpecial: allowed })),
-    decode: (ids) => enc.decode(ids),
+    decode: safeDecode,
     decodedToken(t) {
       let s = cache.get(t);
       if (s === undefined) {
-        s = enc.decode([t]);
+        s = safeDecode([t]);
         if (s.includes(REPLACEMENT)) s = '';
         cache.set(t, s);
       }
@@ -135,7 +151,7 @@ function gptFamily(
     },
     tokenStr(t) {
       if (t === eos) return '<|endoftext|>';
-      const s = enc.decode([t]);
+      const s = safeDecode([t]);
       // Partial UTF-8 tokens cannot be recovered from the decoded string; show them as vLLM would show "".
       if (s.includes(REPLACEMENT)) return '';
       return Array.from(utf8.encode(s), (b) => bytes[b]).join('');

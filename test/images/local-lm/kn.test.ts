@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeNgram, encodeNgram } from '../../../images/local-lm/kn/serialize.ts';
 import { NgramScorer } from '../../../images/local-lm/kn/scorer.ts';
-import { trainModel } from '../../../images/local-lm/index.ts';
+import { getTokenizer, trainModel } from '../../../images/local-lm/index.ts';
 
 const CORPUS = [
   'The cat sat on the mat. The dog sat on the log.',
@@ -75,5 +75,19 @@ describe('interpolated Kneser-Ney model', () => {
     const ids = [gpt.tokenizer.prefixToken, ...gpt.tokenizer.encode('the dog sat', false)];
     const dist = gpt.scorer.distribution(ids, 2);
     expect(Math.abs(dist.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+  });
+});
+
+describe('tokenizers', () => {
+  it('decode unassigned cl100k ids to "" instead of throwing', () => {
+    const t = getTokenizer('cl100k');
+    expect(t.decodedToken(100256)).toBe('');
+    expect(t.decode([9906, 100261, 1917])).toBe('Hello world');
+    expect(t.tokenStr(100275)).toBe('');
+  });
+
+  it('map special-token text to the special id, as HF tokenizers do', () => {
+    expect(getTokenizer('gpt2').encode('<|endoftext|>', true)).toEqual([50256]);
+    expect(getTokenizer('llama').encode('Hello world</s>', false)).toEqual([15043, 3186, 2]);
   });
 });
