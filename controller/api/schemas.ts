@@ -178,6 +178,10 @@ export const PerplexityResponseSchema = z
       texts: z.int(),
       tokens: z.int().openapi({ description: 'tokens scored over all models' }),
       bytes: z.int(),
+      cache_hits: z.int().optional().openapi({
+        description:
+          '(text, model) scores answered from the result cache instead of a backend (repeated texts are free)',
+      }),
     }),
   })
   .openapi('PerplexityResponse');

@@ -22,6 +22,8 @@ export interface FakeVllm {
   url: string;
   completions: Array<{ body: Record<string, unknown>; raw: string }>;
   tokenizeCalls: number;
+  /** Requests whose client went away before the answer was written. */
+  cancelled: number;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,13 @@ export async function startFakeVllm(options: FakeVllmOptions = {}): Promise<Fake
   const servedName = options.servedName ?? 'fake';
   const maxModelLen = options.maxModelLen ?? 512;
   const addsBos = options.addsBos ?? true;
-  const state: FakeVllm = { url: '', completions: [], tokenizeCalls: 0, close: async () => {} };
+  const state: FakeVllm = {
+    url: '',
+    completions: [],
+    tokenizeCalls: 0,
+    cancelled: 0,
+    close: async () => {},
+  };
 
   const tokenize = (text: string, special: boolean): number[] => {
     if (text === '<|endoftext|>' && !addsBos) return [EOS];
@@ -57,6 +65,9 @@ export async function startFakeVllm(options: FakeVllmOptions = {}): Promise<Fake
   };
 
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    res.on('close', () => {
+      if (!res.writableFinished) state.cancelled++;
+    });
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = chunks.length
@@ -125,6 +136,7 @@ export async function startFakeVllm(options: FakeVllmOptions = {}): Promise<Fake
       const raw = `{"id":"cmpl-1","object":"text_completion","created":0,"model":"${servedName}","choices":[${choices.join(',')}],"usage":{"prompt_tokens":0,"total_tokens":0,"completion_tokens":0}}`;
       state.completions.push({ body, raw });
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+      if (res.destroyed) return;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(raw);
       return;
