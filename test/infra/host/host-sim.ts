@@ -2,10 +2,11 @@
  * @module
  * A simulated host for running ep-boot.sh in a test: the files cloud-init would write, laid out under a temp
  * root; stub commands on PATH (stubs/host-stub.mjs); and a tiny "systemd" that runs the ExecStartPre/ExecStart
- * lines of the units the boot script started, through the stub docker.
+ * lines of the units the boot script started, through an in-process docker that refuses duplicate names.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   mkdirSync,
   mkdtempSync,
@@ -34,7 +35,6 @@ const COMMANDS = [
   'mdadm',
   'aws',
   'systemctl',
-  'docker',
 ];
 
 export interface Call {
@@ -176,16 +176,43 @@ export class HostSim {
           const argv = execArgv(line, { env, host: 'ip-10-0-1-23', instance });
           const ignoreFailure = (argv[0] as string).startsWith('-');
           const command = (argv[0] as string).replace(/^-/, '');
-          const r = spawnSync(join(this.bin, command.split('/').at(-1) as string), argv.slice(1), {
-            env: { ...this.env, STUB_ONESHOT: oneshot ? '1' : '0' },
-            encoding: 'utf8',
-          });
-          if (r.status !== 0 && !ignoreFailure)
-            throw new Error(`${s.unit} ${key} failed: ${r.stderr}`);
+          if (command !== '/usr/bin/docker')
+            throw new Error(`${s.unit} runs ${command}, not docker`);
+          const error = this.docker(argv.slice(1), oneshot);
+          if (error && !ignoreFailure) throw new Error(`${s.unit} ${key} failed: ${error}`);
         }
       }
     }
     this.played = starts.length;
+  }
+
+  /**
+   * The docker CLI as the units use it (in-process: no spawn per call), with dockerd's rule that a name is
+   * taken until its container is removed. Returns an error message, or nothing on success.
+   */
+  private docker(args: string[], oneshot: boolean): string | undefined {
+    appendFileSync(
+      join(this.state, 'calls.jsonl'),
+      `${JSON.stringify({ cmd: 'docker', args, oneshot })}\n`,
+    );
+    const file = join(this.state, 'state.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as {
+      containers: Record<string, string[]>;
+    };
+    const name =
+      args[0] === 'run' ? (args[args.indexOf('--name') + 1] as string) : (args.at(-1) as string);
+    if (args[0] === 'rm' || args[0] === 'stop') {
+      delete state.containers[name];
+    } else if (args[0] === 'run') {
+      if (state.containers[name])
+        return `Conflict. The container name "/${name}" is already in use`;
+      // A one-shot container (--rm) has exited and is gone by the time its unit is active.
+      if (!oneshot) state.containers[name] = args;
+    } else {
+      return `unexpected docker ${args[0]}`;
+    }
+    writeFileSync(file, JSON.stringify(state));
+    return undefined;
   }
 
   /** A reboot: units and mounts are gone; disks, their filesystems and (after an unclean stop) containers stay. */

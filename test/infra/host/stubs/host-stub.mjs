@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Stand-in for the host commands ep-boot.sh calls (docker, aws, systemctl, mount, mkfs.ext4, ...). Each command
+// Stand-in for the host commands ep-boot.sh calls (aws, systemctl, mount, mkfs.ext4, ...). Each command
 // in the temp bin dir is a wrapper running `node host-stub.mjs -- NAME ARGS...` (the `--` keeps Node 20 from
-// reading a `--env-file` meant for docker). Records every call in $STUB_STATE/calls.jsonl and keeps the little
-// state the boot script can observe (mounts, filesystems, active units, containers) in $STUB_STATE/state.json.
+// reading a stub's `--env-file`-like arguments as its own). Records every call in $STUB_STATE/calls.jsonl and keeps
+// the state the boot script can observe (mounts, filesystems, active units) in $STUB_STATE/state.json; the test's
+// simulated systemd adds the containers (host-sim.ts).
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
@@ -14,10 +15,7 @@ const state = existsSync(statePath)
   ? JSON.parse(readFileSync(statePath, 'utf8'))
   : { mounts: {}, formatted: [], arrays: [], active: [], enabled: [], containers: {} };
 const save = () => writeFileSync(statePath, JSON.stringify(state, null, 1));
-appendFileSync(
-  join(dir, 'calls.jsonl'),
-  `${JSON.stringify({ cmd, args, oneshot: process.env.STUB_ONESHOT === '1' })}\n`,
-);
+appendFileSync(join(dir, 'calls.jsonl'), `${JSON.stringify({ cmd, args, oneshot: false })}\n`);
 
 const out = (s) => process.stdout.write(s);
 const fail = (msg, code = 1) => {
@@ -99,19 +97,6 @@ switch (cmd) {
         );
       }
     }
-    save();
-    break;
-  }
-  case 'docker': {
-    if (args[0] === 'rm' || args[0] === 'stop') {
-      delete state.containers[args.at(-1)];
-    } else if (args[0] === 'run') {
-      const name = valueOf('--name');
-      if (state.containers[name])
-        fail(`Conflict. The container name "/${name}" is already in use`, 125);
-      // A one-shot container (--rm) has exited and is gone by the time its unit is active.
-      if (process.env.STUB_ONESHOT !== '1') state.containers[name] = args;
-    } else fail(`unexpected docker ${args[0]}`);
     save();
     break;
   }
