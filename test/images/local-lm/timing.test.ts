@@ -75,25 +75,28 @@ describe('timing model (live server)', () => {
   };
 
   it('a call takes about the modelled time and drives the running/waiting gauges', async () => {
-    server = await startLocalLm({ model, timing: slow });
+    const profile = { ...slow, stepMs: 150 };
+    server = await startLocalLm({ model, timing: profile });
+    const s = server;
     const body = { prompt: ['a b', 'c d', 'e f'], max_tokens: 0, echo: true, prompt_logprobs: 0 };
-    const modelled = planCall([2, 2, 2], slow).ms; // 20 + 3 × 60
+    const modelled = planCall([2, 2, 2], profile).ms; // 20 + 3 × 150
     const t0 = performance.now();
-    const pending = post(server.url, '/v1/completions', body);
-    let sawQueue = false;
-    while (!sawQueue && performance.now() - t0 < modelled) {
-      const m = (await get(server.url, '/metrics')).text;
-      sawQueue =
-        /vllm:num_requests_running\{[^}]*\} 1\.0/.test(m) &&
-        /vllm:num_requests_waiting\{[^}]*\} [12]\.0/.test(m);
-      await new Promise((r) => setTimeout(r, 5));
+    let finished = false;
+    const pending = post(s.url, '/v1/completions', body).finally(() => (finished = true));
+    // One prompt per step: while the first runs, the others wait (a window of ~300 ms).
+    let metrics = '';
+    while (!finished && !metrics) {
+      const st = s.stats();
+      if (st.running === 1 && st.waiting >= 1) metrics = (await get(s.url, '/metrics')).text;
+      else await new Promise((r) => setTimeout(r, 5));
     }
     expect((await pending).status).toBe(200);
     const elapsed = performance.now() - t0;
-    expect(sawQueue).toBe(true);
+    expect(metrics).toMatch(/^vllm:num_requests_running\{[^}]*\} 1\.0$/m);
+    expect(metrics).toMatch(/^vllm:num_requests_waiting\{[^}]*\} [12]\.0$/m);
     expect(elapsed).toBeGreaterThanOrEqual(modelled - 2); // timers may fire a hair early
     expect(elapsed).toBeLessThan(modelled + 1_000);
-    expect(server.stats()).toMatchObject({ running: 0, waiting: 0 });
+    expect(s.stats()).toMatchObject({ running: 0, waiting: 0 });
   });
 
   it('a client that gives up leaves the queue and counts as cancelled', async () => {
