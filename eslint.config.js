@@ -7,8 +7,23 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-console': 'off',
+      // The provider barrel loads every AWS resource class: ten times the memory and time of a deep import.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@cdktf/provider-aws',
+              message: 'import resources by deep path, e.g. @cdktf/provider-aws/lib/instance',
+            },
+          ],
+        },
+      ],
     },
   },
   {
