@@ -140,7 +140,20 @@ export function vllmEnvPath(placed: PlacedModel): string {
  * and serve arguments) with those values replaced by `%i` and the instance's environment file. One template
  * plus a few plain lines per model keeps user data small enough for eight models.
  */
-export function vllmTemplateUnit(example: ContainerSpec, examplePlaced: PlacedModel): string {
+export function vllmTemplateUnit(
+  servers: readonly ContainerSpec[],
+  placed: readonly PlacedModel[],
+): string {
+  const [example, examplePlaced] = [servers[0], placed[0]];
+  if (!example || !examplePlaced) throw new Error('a vLLM template needs at least one server');
+  // Anything else that differed between servers would be lost in the template: refuse instead.
+  const shared = (s: ContainerSpec) =>
+    JSON.stringify({ ...s, name: '', gpus: [], ports: [], command: [] });
+  const odd = servers.find((s) => shared(s) !== shared(example));
+  if (odd)
+    throw new Error(
+      `vLLM server ${odd.name} differs from ${example.name} beyond GPUs, port and arguments`,
+    );
   const name = `${VLLM_PREFIX}%i`;
   const args = dockerRunArgs(example, unitLogging(name));
   const imageAt = args.indexOf(example.image);

@@ -104,7 +104,7 @@ export function hostFiles(settings: HostSettings): HostFile[] {
     file(HOST_PATHS.downloadScript, readFileSync(DOWNLOAD_SCRIPT, 'utf8')),
     file(`${HOST_PATHS.systemdDir}/${BOOT_UNIT}`, bootUnit()),
     file(`${HOST_PATHS.systemdDir}/${unitName(c.download.name)}`, containerUnit(c.download)),
-    file(`${HOST_PATHS.systemdDir}/${VLLM_TEMPLATE}`, vllmTemplateUnit(c.servers[0]!, placed[0]!)),
+    file(`${HOST_PATHS.systemdDir}/${VLLM_TEMPLATE}`, vllmTemplateUnit(c.servers, placed)),
     ...placed.map((p, i) => file(vllmEnvPath(p), vllmInstanceEnv(c.servers[i]!, p))),
     file(`${HOST_PATHS.systemdDir}/${unitName(c.controller.name)}`, containerUnit(c.controller)),
   ];

@@ -112,7 +112,7 @@ describe('systemd rendering', () => {
   ])('the template reproduces every server of %s exactly', (_, models) => {
     const placed = placeModels(models, 4);
     const servers = placed.map((p) => vllmContainer(p, DEFAULT_VLLM_IMAGE));
-    const template = parseUnit(vllmTemplateUnit(servers[0]!, placed[0]!));
+    const template = parseUnit(vllmTemplateUnit(servers, placed));
     placed.forEach((p, i) => {
       const instance = p.containerName.replace('ep-vllm-', '');
       const env = {
@@ -135,6 +135,15 @@ describe('systemd rendering', () => {
         p.containerName,
       ]);
     });
+  });
+
+  it('refuses servers the template cannot describe', () => {
+    const placed = placeModels(REFERENCE_MODELS, 4);
+    const servers = placed.map((p) => vllmContainer(p, DEFAULT_VLLM_IMAGE));
+    const odd = [servers[0]!, { ...servers[1]!, image: 'vllm/vllm-openai:other' }];
+    expect(() => vllmTemplateUnit(odd, placed)).toThrow(
+      /ep-vllm-llama-2-7b differs from ep-vllm-vicuna-7b/,
+    );
   });
 
   it('refuses serve arguments that systemd would split or expand', () => {
