@@ -43,15 +43,15 @@ export const DEFAULT_MODEL_SPECS: readonly ModelSpec[] = [
     tokenizer: 'gpt2',
     corpus: ['brown'],
     order: 4,
-    maxChars: 4_000_000,
+    maxChars: 3_000_000,
   },
   {
     name: 'cl100k-mix',
-    root: 'local-lm/cl100k-mix-4gram',
+    root: 'local-lm/cl100k-mix-3gram',
     tokenizer: 'cl100k',
     corpus: ['sotu', 'moby-dick', 'brown'],
-    order: 4,
-    maxChars: 3_000_000,
+    order: 3,
+    maxChars: 4_500_000,
   },
 ];
 
