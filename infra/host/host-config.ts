@@ -4,7 +4,7 @@
  * The stack uploads it to S3 (`HostSettings.hostConfigS3Uri`); the boot script hands it to the controller.
  */
 import type { ControllerConfigInput } from '../../controller/config.ts';
-import { placeModels, type PlacedModel } from './placement.ts';
+import { placeHostModels, type PlacedModel } from './placement.ts';
 import type { HostSettings } from './types.ts';
 
 /** What differs between the controller configs of an AWS host and of images/compose.yaml. */
@@ -38,14 +38,7 @@ export function controllerConfigFor(
  * @throws Error when the models do not fit on the host, or the controller port collides with a backend port
  */
 export function renderHostConfig(settings: HostSettings): ControllerConfigInput {
-  const placed = placeModels(settings.models, settings.gpuCount, settings.backendBasePort);
-  const clash = placed.find((p) => p.port === settings.controllerPort);
-  if (clash) {
-    throw new Error(
-      `controllerPort ${settings.controllerPort} is the backend port of model ${clash.model.servedName}; ` +
-        'choose another controllerPort or backendBasePort',
-    );
-  }
+  const placed = placeHostModels(settings);
   return controllerConfigFor(placed, {
     port: settings.controllerPort,
     keyStore: `aws:${settings.apiKeySecretId}`,

@@ -4,7 +4,7 @@
  * Models are placed in the order given, each on a contiguous run of GPU indices (tensor parallel peers
  * sit next to each other), so the same settings always give the same layout.
  */
-import type { ModelDeployment } from './types.ts';
+import type { HostSettings, ModelDeployment } from './types.ts';
 
 /** @default 8001: the first backend port; the controller's default 8000 stays free. */
 export const DEFAULT_BACKEND_BASE_PORT = 8001;
@@ -87,4 +87,20 @@ export function placeModels(
       containerName: `ep-vllm-${nameSlug(model.servedName)}`,
     };
   });
+}
+
+/**
+ * Places a host's models (placeModels) and checks the controller port is not one of their ports.
+ * @throws Error like placeModels, or naming the model whose port the controller would take
+ */
+export function placeHostModels(settings: HostSettings): PlacedModel[] {
+  const placed = placeModels(settings.models, settings.gpuCount, settings.backendBasePort);
+  const clash = placed.find((p) => p.port === settings.controllerPort);
+  if (clash) {
+    throw new Error(
+      `controllerPort ${settings.controllerPort} is the backend port of model ${clash.model.servedName}; ` +
+        'choose another controllerPort or backendBasePort',
+    );
+  }
+  return placed;
 }

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { hostContainers } from './host-containers.ts';
 import { HOST_PATHS } from './paths.ts';
-import { placeModels } from './placement.ts';
+import { placeHostModels } from './placement.ts';
 import {
   BOOT_UNIT,
   bootUnit,
@@ -85,13 +85,7 @@ export function hostFiles(settings: HostSettings): HostFile[] {
       `hostConfigS3Uri must look like s3://bucket/key, got ${settings.hostConfigS3Uri}`,
     );
   }
-  const placed = placeModels(settings.models, settings.gpuCount, settings.backendBasePort);
-  const clash = placed.find((p) => p.port === settings.controllerPort);
-  if (clash) {
-    throw new Error(
-      `controllerPort ${settings.controllerPort} is the backend port of model ${clash.model.servedName}`,
-    );
-  }
+  const placed = placeHostModels(settings);
   const c = hostContainers(placed, settings);
   const serverUnits = [...placed.map(vllmUnitName), unitName(c.controller.name)];
   const hostEnv = renderHostEnv(settings, {
