@@ -125,10 +125,15 @@ link_cache() {
 }
 
 # Writes the token env file (0600) read by the download container. The secret's value is the plain token.
+# On a reboot an earlier token is kept if Secrets Manager cannot be read: the models are already downloaded.
 fetch_hf_token() {
   local token
   if ! token=$(aws secretsmanager get-secret-value --region "$EP_REGION" \
     --secret-id "$EP_HF_TOKEN_SECRET_ID" --query SecretString --output text); then
+    if [[ -s "$EP_ETC_DIR/hf.env" ]]; then
+      log "cannot read secret $EP_HF_TOKEN_SECRET_ID; keeping the token from an earlier boot"
+      return
+    fi
     die "cannot read secret $EP_HF_TOKEN_SECRET_ID; set the Hugging Face token with: aws secretsmanager" \
       "put-secret-value --region $EP_REGION --secret-id $EP_HF_TOKEN_SECRET_ID --secret-string hf_..."
   fi

@@ -107,13 +107,14 @@ describe('ep-boot.sh storage and failures', () => {
     expect(r.stderr).toMatch(/need 4 GPUs but nvidia-smi shows 2/);
   });
 
-  it('keeps the bundle of an earlier boot when S3 is unreachable, and rejects a bundle with the wrong sha256', () => {
+  it('keeps the bundle and token of an earlier boot when S3 and Secrets Manager are unreachable, and rejects a bundle with the wrong sha256', () => {
     const host = sim();
     bootOk(host);
     host.reboot();
-    const r = host.boot({ STUB_S3_DOWN: '1' });
+    const r = host.boot({ STUB_S3_DOWN: '1', STUB_HF_TOKEN: '' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/keeping the copy from an earlier boot/);
+    expect(r.stderr).toMatch(/keeping the token from an earlier boot/);
 
     const uri = 's3://demo-artifacts/ep/controller/ABC123/controller.mjs';
     const good = createHash('sha256').update(`// object ${uri}\n`).digest('hex');
