@@ -1,0 +1,210 @@
+/**
+ * @module
+ * `npm run bench`: the seed table (1, 10, 100, 1000 prompts of ~50 tokens, every model) through the API.
+ *
+ *   npm run bench                        local stack: the four local-lm models on this CPU + a controller
+ *   npm run bench -- --simulate l4       local-lm emulating 4 × L4 (cost-model profiles): a PROJECTION
+ *   npm run bench -- --url URL           any running endpoint (key from $EP_API_KEY or --key)
+ *   npm run bench -- --overhead          controller overhead vs. direct backend calls (scripts/bench-overhead.ts)
+ *   npm run bench -- --stream-rss        controller memory for streamed jobs of 1k / 10k / 100k texts
+ *
+ * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --json PATH (default bench-results/<date>-<mode>.json).
+ * Prints a Markdown table and writes the results, machine and exact command as JSON.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EnsembledPerplexityClient } from '../controller/client/index.ts';
+import { SEED_PUBLISHED, modelledSeconds } from './lib/bench-cost-model.ts';
+import { machineInfo } from './lib/bench-machine.ts';
+import { startLocalStack } from './lib/bench-stack.ts';
+import { formatSeedTable, runSeedTable } from './lib/bench-table.ts';
+import type { SeedTableRow, TableColumn } from './lib/bench-table.ts';
+
+/** `--simulate` names → local-lm timing profiles (per-model rows picked by the fleet). */
+const SIMULATIONS: Record<string, string> = {
+  l4: 'l4-goal-bf16',
+  'l4-fp8': 'l4-goal-fp8',
+  seed: 'seed-v0.4.1',
+};
+
+export interface BenchOptions {
+  /** Endpoint to measure. @default - a local stack started for the run */
+  readonly url?: string;
+  readonly apiKey?: string;
+  /** Emulate a GPU (`l4`, `l4-fp8`, `seed`) on the local stack: the table is a projection. @default - none */
+  readonly simulate?: string;
+  /** @default [1, 10, 100, 1000] */
+  readonly sizes?: readonly number[];
+  /** @default 3 */
+  readonly repeats?: number;
+  readonly models?: readonly string[];
+  /** Live lines on stderr. @default true */
+  readonly verbose?: boolean;
+}
+
+export interface BenchResult {
+  kind: 'seed-table';
+  mode: 'endpoint' | 'local' | 'simulated';
+  /** What the numbers are: a measurement, or a projection from the cost model's emulator. */
+  label: string;
+  simulate?: string;
+  rows: SeedTableRow[];
+  references: Record<string, Record<number, number>>;
+  table: string;
+  machine: ReturnType<typeof machineInfo>;
+}
+
+/** Runs the seed table on the chosen target and returns it with its reference columns. */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const profile = options.simulate ? SIMULATIONS[options.simulate] : undefined;
+  if (options.simulate && !profile) {
+    throw new Error(
+      `--simulate ${options.simulate}: use one of ${Object.keys(SIMULATIONS).join(', ')}`,
+    );
+  }
+  if (options.url && options.simulate) throw new Error('--simulate runs a local stack; drop --url');
+  const stack = options.url ? undefined : await startLocalStack(profile ? { timing: profile } : {});
+  const client = new EnsembledPerplexityClient({
+    baseUrl: options.url ?? (stack as { url: string }).url,
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+    timeoutMs: 600_000,
+  });
+  const sizes = options.sizes ?? [1, 10, 100, 1000];
+  try {
+    const rows = await runSeedTable({
+      client,
+      sizes,
+      repeats: options.repeats ?? 3,
+      ...(options.models ? { models: options.models } : {}),
+      onRow: (row) => {
+        if (options.verbose !== false) {
+          console.error(
+            `bench: ${row.prompts} prompts: median ${row.medianSeconds.toFixed(3)} s (runs ${row.runs.map((r) => r.toFixed(3)).join(', ')})`,
+          );
+        }
+      },
+    });
+    const references: Record<string, Record<number, number>> = {
+      'seed published (4×L4)': SEED_PUBLISHED,
+    };
+    if (profile) {
+      const modelled = (p: string) =>
+        Object.fromEntries(sizes.map((n) => [n, modelledSeconds(p, n)]));
+      references[`cost model ${profile} (ideal)`] = modelled(profile);
+      references['cost model floor-bf16'] = modelled('floor-bf16');
+    }
+    const columns: TableColumn[] = Object.entries(references).map(([title, values]) => ({
+      title,
+      seconds: (n) => values[n],
+    }));
+    const mode = options.url ? 'endpoint' : profile ? 'simulated' : 'local';
+    const label =
+      mode === 'simulated'
+        ? `PROJECTION for 4 × L4 (${profile} emulator profiles on local-lm; not measured on a GPU)`
+        : mode === 'local'
+          ? 'measured: local-lm CPU models on this machine (not GPU numbers)'
+          : `measured: ${options.url}`;
+    const table = formatSeedTable(rows, columns, mode === 'simulated' ? 'projected' : 'measured');
+    return {
+      kind: 'seed-table',
+      mode,
+      label,
+      ...(options.simulate ? { simulate: options.simulate } : {}),
+      rows,
+      references,
+      table,
+      machine: machineInfo(),
+    };
+  } finally {
+    await client.close();
+    await stack?.close();
+  }
+}
+
+async function writeJson(path: string | undefined, mode: string, value: unknown): Promise<string> {
+  const file =
+    path ?? join('bench-results', `${new Date().toISOString().replace(/[:.]/g, '-')}-${mode}.json`);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+  return file;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string' },
+      key: { type: 'string' },
+      simulate: { type: 'string' },
+      sizes: { type: 'string' },
+      repeats: { type: 'string' },
+      models: { type: 'string' },
+      json: { type: 'string' },
+      overhead: { type: 'boolean', default: false },
+      'stream-rss': { type: 'boolean', default: false },
+    },
+  });
+  if (values.overhead) {
+    const modulePath = './bench-overhead.ts';
+    let mod: { runOverheadBench?: (opts?: Record<string, unknown>) => Promise<unknown> };
+    try {
+      mod = (await import(modulePath)) as typeof mod;
+    } catch (err) {
+      throw new Error(`--overhead needs scripts/bench-overhead.ts (${(err as Error).message})`);
+    }
+    if (!mod.runOverheadBench)
+      throw new Error('scripts/bench-overhead.ts does not export runOverheadBench');
+    const result = await mod.runOverheadBench({});
+    console.log(JSON.stringify(result, null, 2));
+    const file = await writeJson(values.json, 'overhead', {
+      kind: 'overhead',
+      result,
+      machine: machineInfo(),
+    });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
+  if (values['stream-rss']) {
+    const { measureStreamMemory, formatStreamMemory } = await import('./lib/bench-stream-rss.ts');
+    const sizes = values.sizes ? values.sizes.split(',').map(Number) : undefined;
+    const result = await measureStreamMemory(sizes ? { sizes } : {});
+    console.log(formatStreamMemory(result));
+    const file = await writeJson(values.json, 'stream-rss', {
+      kind: 'stream-rss',
+      result,
+      machine: machineInfo(),
+    });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
+  const apiKey = values.key ?? process.env.EP_API_KEY;
+  const result = await runBench({
+    ...(values.url ? { url: values.url } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    ...(values.simulate ? { simulate: values.simulate } : {}),
+    ...(values.sizes ? { sizes: values.sizes.split(',').map(Number) } : {}),
+    ...(values.repeats ? { repeats: Number(values.repeats) } : {}),
+    ...(values.models ? { models: values.models.split(',') } : {}),
+  });
+  console.log(`\n${result.label}\n\n${result.table}\n`);
+  const m = result.machine;
+  console.log(
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; ${m.date}`,
+  );
+  console.log(`command: ${m.command}`);
+  const file = await writeJson(values.json, result.mode, result);
+  console.error(`bench: wrote ${file}`);
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
