@@ -228,3 +228,30 @@ describe('discovery endpoints', () => {
     expect(res.json).toEqual({ detail: 'Not Found' });
   });
 });
+
+describe('responsiveness', () => {
+  it('answers health probes while a large request is being scored', async () => {
+    const prompts = Array.from(
+      { length: 1024 },
+      (_, i) =>
+        `We the people of the United States, number ${i}, in order to form a more perfect union.`,
+    );
+    let bigDone = false;
+    const big = post(
+      llama.url,
+      '/v1/completions',
+      scoring(prompts, { prompt_logprobs: 5 }),
+      60_000,
+    ).finally(() => (bigDone = true));
+    // Count probes sent while the big request was being scored and answered before it finished.
+    let answeredWhileScoring = 0;
+    while (!bigDone) {
+      const scoring = llama.stats().running > 0;
+      const ok = (await get(llama.url, '/health')).status === 200;
+      if (scoring && ok && !bigDone) answeredWhileScoring++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await big).status).toBe(200);
+    expect(answeredWhileScoring).toBeGreaterThan(0);
+  }, 60_000);
+});
