@@ -2,12 +2,15 @@
  * The boot script, run for real (bash) on a simulated host: stub commands record what it does, and the units it
  * starts are played through a stub docker that refuses duplicate container names, like dockerd.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REFERENCE_MODELS } from '../../../infra/host/reference-models.ts';
 import { hostSettings, TWO_BY_TWO } from './fixtures.ts';
 import { HostSim, type SimOptions } from './host-sim.ts';
 import type { HostSettings } from '../../../infra/host/types.ts';
+import { requireTool, runWithTool } from './tools.ts';
 
 const sims: HostSim[] = [];
 afterEach(() => {
@@ -182,5 +185,16 @@ describe('ep-boot.sh with two models on two GPUs each', () => {
     expect(flag(serveArgs(llama, 'vllm/vllm-openai:v0.31.0'), '--revision')).toBe('abc123');
     const dl = host.calls().find((c) => c.oneshot && c.args[0] === 'run')?.args ?? [];
     expect(dl.slice(-2)).toEqual(['mistralai/Mistral-7B-v0.1', 'meta-llama/Llama-2-7b-hf@abc123']);
+  });
+});
+
+describe('test stubs', () => {
+  it.runIf(runWithTool('shellcheck'))('the generated command wrappers pass shellcheck', () => {
+    requireTool('shellcheck');
+    const host = sim();
+    const r = spawnSync('shellcheck', [join(host.bin, 'aws'), join(host.bin, 'systemctl')], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout).toBe(0);
   });
 });
