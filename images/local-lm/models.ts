@@ -5,7 +5,7 @@
  * starts only read a file.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,12 +145,22 @@ async function loadOrTrainData(spec: ModelSpec, file: string, useWorker: boolean
       const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
       await writeFile(tmp, buf);
       await rename(tmp, file);
+      await removeStaleVersions(file, spec.name);
       const decoded = tryDecode(buf);
       if (!decoded) throw new Error(`model ${spec.name}: freshly trained file does not decode`);
       return decoded;
     } finally {
       await unlink(lock).catch(() => undefined);
     }
+  }
+}
+
+/** Drops cache files of the same model from older specs or code versions (they would never be read again). */
+async function removeStaleVersions(file: string, name: string): Promise<void> {
+  const dir = dirname(file);
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{16}\\.bin$`);
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (pattern.test(f) && join(dir, f) !== file) await unlink(join(dir, f)).catch(() => undefined);
   }
 }
 
