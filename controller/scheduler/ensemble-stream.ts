@@ -11,6 +11,7 @@ import type { ModelOutcome } from '../scoring/combine-text.ts';
 import { QuorumError } from './ensemble-scorer.ts';
 import type { EnsembleResponse, TextResult } from './ensemble-scorer.ts';
 import type { ModelScheduler } from './model-scheduler.ts';
+import type { TextOutcome } from './text-score.ts';
 
 export interface EnsembleStreamRequest {
   /** Texts to score; read lazily, one as each window slot frees up. */
@@ -45,6 +46,7 @@ export type EnsembleStreamSummary = Omit<EnsembleResponse, 'results'>;
 
 /**
  * Scores texts with every model and yields each text's result when complete.
+ * @throws {QueueFullError} at the first `next()`, when a model's queue cannot take the stream's window
  * @throws {QuorumError} when backends failed and a text fell short of the quorum (in-flight texts are cancelled)
  * @example
  * const stream = streamEnsemble({ texts, models, weights, minModels: 2, withDetail: false, signal, textTimeoutMs: 60_000 });
@@ -73,6 +75,7 @@ export async function* streamEnsemble(
   let degraded = false;
   let tokens = 0;
   let bytes = 0;
+  let cacheHits = 0;
 
   const finish = (index: number, outcomes: ModelOutcome[], text: string) => {
     inFlight--;
@@ -90,6 +93,7 @@ export async function* streamEnsemble(
       ready.push(combined.result);
       tokens += combined.tokens;
       bytes += combined.bytes;
+      cacheHits += combined.cacheHits;
       degraded ||= combined.degraded;
       for (const name of combined.result.ensemble?.models_used ?? []) used.add(name);
       request.onTokens?.(combined.tokensByModel);
@@ -100,17 +104,18 @@ export async function* streamEnsemble(
   const start = (index: number, text: string) => {
     inFlight++;
     const signal = textSignal(stop.signal, request.textTimeoutMs);
-    void Promise.allSettled(
+    // scoreTexts never rejects: each model answers with a score or the text's error.
+    void Promise.all(
       request.models.map((m) =>
-        m.scoreText(text, { withDetail: request.withDetail, signal: signal.signal }),
+        m.scoreTexts([text], { withDetail: request.withDetail, signal: signal.signal }),
       ),
-    ).then((settled) => {
+    ).then((perModel) => {
       signal.dispose();
       finish(
         index,
-        settled.map((s, m) => ({
+        perModel.map(([outcome], m) => ({
           name: (request.models[m] as ModelScheduler).info.name,
-          settled: s,
+          outcome: outcome as TextOutcome,
         })),
         text,
       );
@@ -118,6 +123,8 @@ export async function* streamEnsemble(
   };
 
   try {
+    // Admission once, for the window: the stream never has more than that in any model's queue.
+    for (const m of request.models) m.admit(window);
     for (;;) {
       if (failure) throw failure;
       while (!exhausted && inFlight + ready.length < window && !stop.signal.aborted) {
@@ -140,7 +147,7 @@ export async function* streamEnsemble(
     return {
       models_used: [...used],
       degraded,
-      usage: { texts: nextIndex, tokens, bytes },
+      usage: { texts: nextIndex, tokens, bytes, cache_hits: cacheHits },
     };
   } finally {
     // Normal end: nothing is in flight. Early end (consumer gone, quorum missed): cancel what still runs.

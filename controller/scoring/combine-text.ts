@@ -5,17 +5,17 @@
  * scorer and the streaming scorer share it, so a text gets the same result whichever way it was sent.
  */
 import { BackendError } from '../backends/errors.ts';
-import type { ModelTextScore } from '../scheduler/model-scheduler.ts';
+import type { TextOutcome } from '../scheduler/text-score.ts';
 import type { ModelResult, TextError, TextResult } from '../scheduler/ensemble-scorer.ts';
 import { ensembleFigures, modelFigures } from './figures.ts';
 import type { ModelFigures } from './figures.ts';
 import { TextScoringError } from './text-error.ts';
 import { utf8Bytes, wordCount } from './text-stats.ts';
 
-/** One model's settled answer for the text. */
+/** One model's answer for the text. */
 export interface ModelOutcome {
   readonly name: string;
-  readonly settled: PromiseSettledResult<ModelTextScore>;
+  readonly outcome: TextOutcome;
 }
 
 export interface CombineTextInput {
@@ -41,6 +41,8 @@ export interface CombinedText {
   /** Tokens scored per model that answered. */
   readonly tokensByModel: ReadonlyMap<string, number>;
   readonly bytes: number;
+  /** Models whose score came from the result cache. */
+  readonly cacheHits: number;
   /** Whether the text's ensemble misses a requested model. */
   readonly degraded: boolean;
 }
@@ -64,12 +66,14 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   const missing: string[] = [];
   const tokensByModel = new Map<string, number>();
   let tokens = 0;
+  let cacheHits = 0;
   let backendFailure: BackendError | undefined;
   let textFailure: TextError | undefined;
 
-  for (const { name, settled } of outcomes) {
-    if (settled.status === 'fulfilled') {
-      const s = settled.value;
+  for (const { name, outcome } of outcomes) {
+    if (outcome.ok) {
+      const s = outcome.score;
+      if (outcome.cached) cacheHits++;
       const figures = modelFigures(s.nll, s.tokens, counts, s.windows);
       if (!Number.isFinite(figures.perplexity) || !Number.isFinite(figures.bits_per_byte)) {
         missing.push(name);
@@ -85,10 +89,10 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       continue;
     }
     missing.push(name);
-    const error = describeFailure(settled.reason);
+    const error = describeFailure(outcome.error);
     modelResults[name] = { error };
-    if (settled.reason instanceof BackendError && settled.reason.code !== 'BACKEND_REJECTED') {
-      backendFailure ??= settled.reason;
+    if (outcome.error instanceof BackendError && outcome.error.code !== 'BACKEND_REJECTED') {
+      backendFailure ??= outcome.error;
     } else {
       textFailure ??= error;
     }
@@ -112,7 +116,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       degraded,
       missing_models: missing,
     };
-    return { ok: true, result, tokens, tokensByModel, bytes: counts.bytes, degraded };
+    return { ok: true, result, tokens, tokensByModel, bytes: counts.bytes, cacheHits, degraded };
   }
   if (backendFailure && !textFailure) {
     const asked = outcomes.length + unavailable.length;
@@ -127,7 +131,15 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       type: 'scoring_error',
       message: 'no model could score the text',
     };
-  return { ok: true, result, tokens, tokensByModel, bytes: counts.bytes, degraded: false };
+  return {
+    ok: true,
+    result,
+    tokens,
+    tokensByModel,
+    bytes: counts.bytes,
+    cacheHits,
+    degraded: false,
+  };
 }
 
 /** The public face of a failure: a type and a message with no internal address in it. */
