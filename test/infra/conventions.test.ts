@@ -45,7 +45,7 @@ describe('infra conventions', () => {
   });
 
   it('the README settings table lists every setting with its default', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'infra/README.md'), 'utf8');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const defaults = parseSettings({}) as Record<string, unknown>;
     for (const key of Object.keys(SettingsSchema.shape)) {
       const row = readme.split('\n').find((l) => l.startsWith(`| \`${key}\` |`));
