@@ -7,6 +7,7 @@
  *   npm run bench -- --url URL           any running endpoint (key from $EP_API_KEY or --key)
  *   npm run bench -- --overhead          controller overhead vs. direct backend calls (scripts/bench-overhead.ts)
  *   npm run bench -- --stream-rss        controller memory for streamed jobs of 1k / 10k / 100k texts
+ *   npm run bench -- --score 10000       the score CLI on a 10k-line JSONL file against the local stack
  *
  * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       overhead: { type: 'boolean', default: false },
       'stream-rss': { type: 'boolean', default: false },
+      score: { type: 'string' },
     },
   });
   if (values.overhead) {
@@ -159,6 +161,20 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result, null, 2));
     const file = await writeJson(values.json, 'overhead', {
       kind: 'overhead',
+      result,
+      machine: machineInfo(),
+    });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
+  if (values.score) {
+    const { benchScoreCli } = await import('./lib/bench-score.ts');
+    const result = await benchScoreCli(Number(values.score));
+    console.log(
+      `score CLI: ${result.lines} lines through ${result.models.length} local models in ${result.seconds.toFixed(2)} s (${result.linesPerSecond.toFixed(0)} lines/s)`,
+    );
+    const file = await writeJson(values.json, 'score', {
+      kind: 'score-cli',
       result,
       machine: machineInfo(),
     });
@@ -190,7 +206,7 @@ async function main(): Promise<void> {
   console.log(`\n${result.label}\n\n${result.table}\n`);
   const m = result.machine;
   console.log(
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; ${m.date}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average ${m.loadAverage}; ${m.date}`,
   );
   console.log(`command: ${m.command}`);
   const file = await writeJson(values.json, result.mode, result);

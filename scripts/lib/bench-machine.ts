@@ -3,7 +3,7 @@
  * What a benchmark result must say about where it ran: CPU model, cores, memory, OS, Node version, date and the
  * exact command, so anyone can rerun it and compare like with like.
  */
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
   cpu: string;
@@ -11,6 +11,8 @@ export interface MachineInfo {
   memoryGiB: number;
   os: string;
   node: string;
+  /** 1-minute load average when the run ended: on a shared machine, other work skews the numbers. */
+  loadAverage: number;
   date: string;
   command: string;
 }
@@ -23,6 +25,7 @@ export function machineInfo(argv: readonly string[] = process.argv): MachineInfo
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     os: `${platform()} ${release()}`,
     node: process.version,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     date: new Date().toISOString(),
     command: `npm run bench --${redactKey(argv.slice(2))
       .map((a) => ` ${a}`)
