@@ -6,6 +6,9 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BackendError, parseVllmErrorBody } from './errors.ts';
+import { parseScoredChoices } from './fast-completion-parser.ts';
+import { toScoredChoice } from './scored-choice.ts';
+import type { ScoredChoice } from './scored-choice.ts';
 import type {
   CompletionChoice,
   CompletionRequest,
@@ -87,11 +90,12 @@ export class VllmClient {
    * @throws {BackendError} on any failure, including a response that does not match the prompts.
    */
   async completions(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionChoice[]> {
-    const json = (await this.#call('POST', '/v1/completions', request, signal)) as Record<
-      string,
-      unknown
-    >;
-    const choices = json.choices;
+    const json = await this.#call('POST', '/v1/completions', request, signal);
+    return this.#checkChoices(json, request);
+  }
+
+  #checkChoices(body: unknown, request: CompletionRequest): CompletionChoice[] {
+    const choices = (body as Record<string, unknown> | null)?.choices;
     if (!Array.isArray(choices) || choices.length !== request.prompt.length) {
       throw this.#badResponse(
         `/v1/completions returned ${Array.isArray(choices) ? choices.length : 'no'} choices for ${request.prompt.length} prompts`,
@@ -131,6 +135,25 @@ export class VllmClient {
     return ordered;
   }
 
+  /**
+   * `POST /v1/completions` for scoring: the compact answer (ids and actual-token logprobs per prompt). Read with
+   * the fast scanner, or with `JSON.parse` when token texts are wanted or the scanner does not know the shape.
+   * @throws {BackendError} on any failure, including a response that does not match the prompts.
+   */
+  async scorePrompts(
+    request: CompletionRequest,
+    signal: AbortSignal | undefined,
+    withTokenTexts: boolean,
+  ): Promise<ScoredChoice[]> {
+    const text = await this.#callText('POST', '/v1/completions', request, signal);
+    if (!withTokenTexts) {
+      const fast = parseScoredChoices(text, request.prompt.length);
+      if (fast) return fast;
+    }
+    const choices = this.#checkChoices(this.#parse('/v1/completions', text), request);
+    return choices.map((c) => toScoredChoice(c, withTokenTexts));
+  }
+
   /** `GET /health`: resolves when the backend says it is healthy. */
   async health(signal?: AbortSignal): Promise<void> {
     await this.#call('GET', '/health', undefined, signal, false);
@@ -147,6 +170,29 @@ export class VllmClient {
     signal: AbortSignal | undefined,
     expectJson = true,
   ): Promise<unknown> {
+    const text = await this.#callText(method, path, body, signal);
+    return expectJson ? this.#parse(path, text) : undefined;
+  }
+
+  #parse(path: string, text: string): unknown {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new BackendError('BACKEND_BAD_RESPONSE', `${path} answered with invalid JSON`, {
+        backend: this.label,
+        status: 200,
+        cause: err,
+      });
+    }
+  }
+
+  /** The answer's text, or a BackendError for transport failures and statuses ≥ 400. */
+  async #callText(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     let response: Dispatcher.ResponseData;
     try {
       response = await this.#pool.request({
@@ -175,16 +221,7 @@ export class VllmClient {
         ...(parsed.param ? { param: parsed.param } : {}),
       });
     }
-    if (!expectJson) return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      throw new BackendError('BACKEND_BAD_RESPONSE', `${path} answered with invalid JSON`, {
-        backend: this.label,
-        status,
-        cause: err,
-      });
-    }
+    return text;
   }
 
   #transportError(err: unknown, signal: AbortSignal | undefined): BackendError {

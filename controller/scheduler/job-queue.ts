@@ -4,7 +4,7 @@
  * Cancelled jobs stay in place until they reach the head (lazy removal keeps cancel O(1)).
  */
 import type { Backend } from '../backends/backend.ts';
-import type { CompletionChoice } from '../backends/vllm-types.ts';
+import type { ScoredChoice } from '../backends/scored-choice.ts';
 
 /** The backend call a job rides in; cancelled when its last live job leaves. */
 export interface BatchHandle {
@@ -30,7 +30,7 @@ export interface PromptJob {
   queued: boolean;
   enqueuedAt: number;
   batch: BatchHandle | undefined;
-  resolve(choice: CompletionChoice): void;
+  resolve(choice: ScoredChoice): void;
   reject(error: unknown): void;
 }
 

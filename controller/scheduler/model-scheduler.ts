@@ -10,10 +10,10 @@ import type { Backend } from '../backends/backend.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
-import type { CompletionChoice } from '../backends/vllm-types.ts';
+import type { ScoredChoice } from '../backends/scored-choice.ts';
 import { NOOP_OBSERVER } from '../observability/observer.ts';
 import type { SchedulerObserver } from '../observability/observer.ts';
-import { InvalidLogprobError, sumPromptLogprobs } from '../scoring/logprobs.ts';
+import { InvalidLogprobError } from '../scoring/logprobs.ts';
 import type { ScoredSpan, TokenLogprob } from '../scoring/logprobs.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes } from '../scoring/text-stats.ts';
@@ -22,6 +22,7 @@ import type { PromptJob } from './job-queue.ts';
 import { PromptBatcher } from './prompt-batcher.ts';
 import type { BatcherStats } from './prompt-batcher.ts';
 import { ResultCache, textDigest } from './result-cache.ts';
+import { sumScoredChoice } from './scored-span.ts';
 import type { ModelTextScore, TextOutcome } from './text-score.ts';
 
 export type { ModelTextScore, TextOutcome } from './text-score.ts';
@@ -379,8 +380,8 @@ export class ModelScheduler {
     });
   }
 
-  #readChoice(job: PromptJob, choice: CompletionChoice): ScoredSpan {
-    const ids = choice.prompt_token_ids;
+  #readChoice(job: PromptJob, choice: ScoredChoice): ScoredSpan {
+    const { ids } = choice;
     if (typeof job.prompt !== 'string') {
       const sent = job.prompt;
       let same = ids.length === sent.length;
@@ -400,7 +401,7 @@ export class ModelScheduler {
       );
     }
     try {
-      return sumPromptLogprobs(ids, choice.prompt_logprobs, job.scoreFrom, job.withDetail);
+      return sumScoredChoice(choice, job.scoreFrom, job.withDetail);
     } catch (err) {
       if (err instanceof InvalidLogprobError)
         throw new TextScoringError('invalid_logprob', err.message);

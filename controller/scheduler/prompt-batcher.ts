@@ -9,7 +9,7 @@
 import type { Backend } from '../backends/backend.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { BackendError } from '../backends/errors.ts';
-import type { CompletionChoice } from '../backends/vllm-types.ts';
+import type { ScoredChoice } from '../backends/scored-choice.ts';
 import { NOOP_OBSERVER } from '../observability/observer.ts';
 import type { SchedulerObserver } from '../observability/observer.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
@@ -138,10 +138,12 @@ export class PromptBatcher {
       },
     };
     const prompts = new Array<string | number[]>(jobs.length);
+    let withDetail = false;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as PromptJob;
       job.batch = batch;
       prompts[i] = job.prompt;
+      withDetail ||= job.withDetail;
     }
     this.pool.acquire(backend, tokens);
     this.#batches++;
@@ -150,7 +152,7 @@ export class PromptBatcher {
     const started = performance.now();
     let outcome: BackendError['code'] | 'ok' = 'ok';
     try {
-      const choices = await backend.client.completions(
+      const choices = await backend.client.scorePrompts(
         {
           model: this.#servedName,
           prompt: prompts as string[] | number[][],
@@ -161,13 +163,14 @@ export class PromptBatcher {
           temperature: 0,
         },
         controller.signal,
+        withDetail,
       );
       this.pool.recordSuccess(backend);
       for (let i = 0; i < jobs.length; i++) {
         const job = jobs[i] as PromptJob;
         if (job.settled) continue;
         this.#settle(job);
-        job.resolve(choices[i] as CompletionChoice);
+        job.resolve(choices[i] as ScoredChoice);
       }
     } catch (err) {
       outcome = err instanceof BackendError ? err.code : 'BACKEND_BAD_RESPONSE';

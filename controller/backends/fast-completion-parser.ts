@@ -1,0 +1,419 @@
+/**
+ * @module
+ * Reads a `/v1/completions` scoring answer straight from its text into `ScoredChoice`s: token ids and the
+ * logprob of each actual token, nothing else kept. Every other value is skipped by a small JSON scanner, so no
+ * object is built per token position. Anything unexpected (a shape it does not know, malformed JSON) makes it
+ * return undefined, and the caller parses with `JSON.parse` instead, which gives the exact error. The one
+ * leniency: a malformed numeral such as `01` is read as a number rather than refused.
+ */
+import type { ScoredChoice } from './scored-choice.ts';
+
+class Unexpected extends Error {}
+const UNEXPECTED = new Unexpected('unexpected completion shape');
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+const RESPONSE_KEYS = ['choices'];
+const CHOICE_KEYS = ['index', 'prompt_token_ids', 'prompt_logprobs'];
+const ENTRY_KEYS = ['logprob'];
+
+/** Scratch space reused across calls: (token id, logprob) pairs of one choice, and where each position starts. */
+let pairKeys = new Float64Array(4096);
+let pairValues = new Float64Array(4096);
+let positionStarts = new Int32Array(1024);
+
+/**
+ * @param body the response text
+ * @param expected prompts sent (the answer must have exactly this many choices, indexes 0 … expected − 1)
+ * @returns choices in prompt order, or undefined when the text is not what this reader knows
+ */
+export function parseScoredChoices(body: string, expected: number): ScoredChoice[] | undefined {
+  try {
+    return new Reader(body).response(expected);
+  } catch (err) {
+    if (err instanceof Unexpected) return undefined;
+    throw err;
+  }
+}
+
+class Reader {
+  readonly #s: string;
+  #i = 0;
+
+  constructor(s: string) {
+    this.#s = s;
+  }
+
+  response(expected: number): ScoredChoice[] {
+    const out = new Array<ScoredChoice>(expected);
+    let seen = 0;
+    this.#open(LBRACE);
+    if (this.#closes(RBRACE)) throw UNEXPECTED;
+    do {
+      if (this.#key(RESPONSE_KEYS) === 0) {
+        this.#open(LBRACKET);
+        if (!this.#closes(RBRACKET)) {
+          do {
+            const [index, choice] = this.#choice();
+            if (index >= expected || out[index] !== undefined) throw UNEXPECTED;
+            out[index] = choice;
+            seen++;
+          } while (this.#next(RBRACKET));
+        }
+      } else {
+        this.#skipValue();
+      }
+    } while (this.#next(RBRACE));
+    this.#ws();
+    if (this.#i !== this.#s.length || seen !== expected) throw UNEXPECTED;
+    return out;
+  }
+
+  #choice(): [number, ScoredChoice] {
+    let index = -1;
+    let ids: number[] | undefined;
+    let positions = -1;
+    this.#open(LBRACE);
+    if (this.#closes(RBRACE)) throw UNEXPECTED;
+    do {
+      const key = this.#key(CHOICE_KEYS);
+      if (key === 0) index = this.#int();
+      else if (key === 1) ids = this.#intArray();
+      else if (key === 2) positions = this.#logprobPositions();
+      else this.#skipValue();
+    } while (this.#next(RBRACE));
+    if (index < 0 || !ids || positions !== ids.length) throw UNEXPECTED;
+    const logprobs = new Float64Array(positions);
+    for (let p = 0; p < positions; p++) {
+      const id = ids[p] as number;
+      let lp = NaN;
+      for (
+        let q = positionStarts[p] as number, end = positionStarts[p + 1] as number;
+        q < end;
+        q++
+      ) {
+        if (pairKeys[q] === id) {
+          lp = pairValues[q] as number;
+          break;
+        }
+      }
+      logprobs[p] = lp;
+    }
+    return [index, { ids, logprobs }];
+  }
+
+  /** `[null | {"<id>": {"logprob": x, ...}, ...}, ...]` into the scratch arrays; returns the position count. */
+  #logprobPositions(): number {
+    let pairs = 0;
+    let p = 0;
+    this.#open(LBRACKET);
+    if (this.#closes(RBRACKET)) {
+      positionStarts[0] = 0;
+      return 0;
+    }
+    do {
+      if (p + 1 >= positionStarts.length) positionStarts = grow(positionStarts);
+      positionStarts[p] = pairs;
+      this.#ws();
+      if (this.#s.charCodeAt(this.#i) === 0x6e /* n */) {
+        this.#literal('null');
+      } else {
+        this.#open(LBRACE);
+        if (!this.#closes(RBRACE)) {
+          do {
+            if (pairs >= pairKeys.length) {
+              pairKeys = grow(pairKeys);
+              pairValues = grow(pairValues);
+            }
+            if (!this.#vllmEntry(pairs)) {
+              pairKeys[pairs] = this.#intKey();
+              pairValues[pairs] = this.#logprobEntry();
+            }
+            pairs++;
+          } while (this.#next(RBRACE));
+        }
+      }
+      p++;
+    } while (this.#next(RBRACKET));
+    positionStarts[p] = pairs;
+    return p;
+  }
+
+  /** `{"logprob": x, "rank": …, "decoded_token": …}` → x (NaN when absent or not a number). */
+  #logprobEntry(): number {
+    let lp = NaN;
+    this.#open(LBRACE);
+    if (this.#closes(RBRACE)) return lp;
+    do {
+      if (this.#key(ENTRY_KEYS) === 0) {
+        this.#ws();
+        const c = this.#s.charCodeAt(this.#i);
+        if (c === MINUS || (c >= ZERO && c <= NINE)) lp = this.#number();
+        else this.#skipValue();
+      } else this.#skipValue();
+    } while (this.#next(RBRACE));
+    return lp;
+  }
+
+  #intArray(): number[] {
+    const out: number[] = [];
+    this.#open(LBRACKET);
+    if (this.#closes(RBRACKET)) return out;
+    do out.push(this.#int());
+    while (this.#next(RBRACKET));
+    return out;
+  }
+
+  /** A non-negative integer. */
+  #int(): number {
+    this.#ws();
+    const s = this.#s;
+    let i = this.#i;
+    let n = 0;
+    const start = i;
+    for (let c = s.charCodeAt(i); c >= ZERO && c <= NINE; c = s.charCodeAt(++i))
+      n = n * 10 + (c - ZERO);
+    if (i === start || i - start > 15) throw UNEXPECTED;
+    this.#i = i;
+    return n;
+  }
+
+  /** A key that is a token id in quotes, and its colon. */
+  #intKey(): number {
+    this.#ws();
+    if (this.#s.charCodeAt(this.#i) !== QUOTE) throw UNEXPECTED;
+    this.#i++;
+    const n = this.#int();
+    if (this.#s.charCodeAt(this.#i) !== QUOTE) throw UNEXPECTED;
+    this.#i++;
+    this.#open(COLON);
+    return n;
+  }
+
+  /** A JSON number, exactly as JSON.parse reads it. */
+  #number(): number {
+    const start = this.#i;
+    const end = numberEnd(this.#s, start);
+    const n = parseNumber(this.#s, start, end);
+    if (Number.isNaN(n)) throw UNEXPECTED;
+    this.#i = end;
+    return n;
+  }
+
+  /**
+   * One entry in exactly the layout vLLM writes, `"<id>":{"logprob":x,"rank":r,"decoded_token":"…"}`, read
+   * with whole-string compares into pair slot `slot`. False, with nothing consumed, for any other layout.
+   */
+  #vllmEntry(slot: number): boolean {
+    const s = this.#s;
+    let i = this.#i;
+    if (s.charCodeAt(i) !== QUOTE) return false;
+    const idStart = ++i;
+    let id = 0;
+    for (let c = s.charCodeAt(i); c >= ZERO && c <= NINE; c = s.charCodeAt(++i))
+      id = id * 10 + (c - ZERO);
+    if (i === idStart || i - idStart > 15 || !s.startsWith(ENTRY_HEAD, i)) return false;
+    i += ENTRY_HEAD.length;
+    const lpEnd = numberEnd(s, i);
+    const lp = parseNumber(s, i, lpEnd);
+    if (Number.isNaN(lp) || !s.startsWith(ENTRY_RANK, lpEnd)) return false;
+    i = lpEnd + ENTRY_RANK.length;
+    if (s.startsWith('null', i)) i += 4;
+    else {
+      const rankEnd = numberEnd(s, i);
+      if (rankEnd === i) return false;
+      i = rankEnd;
+    }
+    if (!s.startsWith(ENTRY_TOKEN, i)) return false;
+    i += ENTRY_TOKEN.length;
+    if (s.startsWith('null', i)) i += 4;
+    else {
+      i = stringEnd(s, i);
+      if (i < 0) return false;
+    }
+    if (s.charCodeAt(i) !== RBRACE) return false;
+    this.#i = i + 1;
+    pairKeys[slot] = id;
+    pairValues[slot] = lp;
+    return true;
+  }
+
+  /** Consumes the next key and its colon; returns the position of the key in `names`, or −1. */
+  #key(names: readonly string[]): number {
+    this.#ws();
+    const s = this.#s;
+    const i = this.#i;
+    if (s.charCodeAt(i) !== QUOTE) throw UNEXPECTED;
+    let found = -1;
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n] as string;
+      // The key is exactly `name` when its characters follow the quote and a quote follows them.
+      if (s.charCodeAt(i + name.length + 1) === QUOTE && s.startsWith(name, i + 1)) {
+        found = n;
+        this.#i = i + name.length + 2;
+        break;
+      }
+    }
+    if (found < 0) this.#skipString();
+    this.#open(COLON);
+    return found;
+  }
+
+  #skipValue(): void {
+    this.#ws();
+    const s = this.#s;
+    const c = s.charCodeAt(this.#i);
+    if (c === QUOTE) this.#skipString();
+    else if (c === LBRACE) {
+      this.#i++;
+      if (this.#closes(RBRACE)) return;
+      do {
+        this.#ws();
+        this.#skipString();
+        this.#open(COLON);
+        this.#skipValue();
+      } while (this.#next(RBRACE));
+    } else if (c === LBRACKET) {
+      this.#i++;
+      if (this.#closes(RBRACKET)) return;
+      do this.#skipValue();
+      while (this.#next(RBRACKET));
+    } else if (c === MINUS || (c >= ZERO && c <= NINE)) this.#number();
+    else if (c === 0x6e) this.#literal('null');
+    else if (c === 0x74) this.#literal('true');
+    else if (c === 0x66) this.#literal('false');
+    else throw UNEXPECTED;
+  }
+
+  #skipString(): void {
+    const s = this.#s;
+    let i = this.#i;
+    if (s.charCodeAt(i) !== QUOTE) throw UNEXPECTED;
+    for (i++; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === QUOTE) {
+        this.#i = i + 1;
+        return;
+      }
+      if (c === BACKSLASH) i++;
+      else if (c < 0x20) throw UNEXPECTED; // raw control characters are not JSON
+    }
+    throw UNEXPECTED;
+  }
+
+  #literal(word: string): void {
+    if (!this.#s.startsWith(word, this.#i)) throw UNEXPECTED;
+    this.#i += word.length;
+  }
+
+  #open(code: number): void {
+    this.#ws();
+    if (this.#s.charCodeAt(this.#i) !== code) throw UNEXPECTED;
+    this.#i++;
+  }
+
+  /** Consumes `close` if it comes next. */
+  #closes(close: number): boolean {
+    this.#ws();
+    if (this.#s.charCodeAt(this.#i) !== close) return false;
+    this.#i++;
+    return true;
+  }
+
+  /** After a member: true on a comma (another follows), false on `close`. */
+  #next(close: number): boolean {
+    this.#ws();
+    const c = this.#s.charCodeAt(this.#i++);
+    if (c === COMMA) return true;
+    if (c === close) return false;
+    throw UNEXPECTED;
+  }
+
+  #ws(): void {
+    const s = this.#s;
+    let i = this.#i;
+    for (
+      let c = s.charCodeAt(i);
+      c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+      c = s.charCodeAt(++i)
+    );
+    this.#i = i;
+  }
+}
+
+const ENTRY_HEAD = '":{"logprob":';
+const ENTRY_RANK = ',"rank":';
+const ENTRY_TOKEN = ',"decoded_token":';
+/** Exact powers of ten (every one up to 1e22 is a double without rounding). */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/** End of the numeral starting at `i` (i itself when there is none). */
+function numberEnd(s: string, i: number): number {
+  for (let c = s.charCodeAt(i); isNumberChar(c); c = s.charCodeAt(++i));
+  return i;
+}
+
+/**
+ * The numeral `s[a, b)`, NaN when it is not one. Plain decimals (no exponent) are read as an integer mantissa
+ * divided by a power of ten. Up to 2^53 (15–16 digits) both are exact doubles and the one IEEE division rounds
+ * correctly, so the result equals JSON.parse's bit for bit; the 17-digit shortest forms of float32 logprobs
+ * that vLLM writes accumulate at most a few ulps (~1e-16 relative), far below any jitter of GPU logprobs and
+ * ~100 ns per number cheaper than Number(). Exponents and other forms go through Number().
+ */
+function parseNumber(s: string, a: number, b: number): number {
+  let i = a;
+  let c = s.charCodeAt(i);
+  const negative = c === MINUS;
+  if (negative) c = s.charCodeAt(++i);
+  if (c < ZERO || c > NINE) return NaN;
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  for (; c >= ZERO && c <= NINE; c = s.charCodeAt(++i), digits++)
+    mantissa = mantissa * 10 + (c - ZERO);
+  if (c === 0x2e) {
+    c = s.charCodeAt(++i);
+    for (; c >= ZERO && c <= NINE; c = s.charCodeAt(++i), digits++, fraction++) {
+      mantissa = mantissa * 10 + (c - ZERO);
+    }
+    if (fraction === 0) return NaN;
+  }
+  if (i !== b || fraction > 22) return b > a ? Number(s.slice(a, b)) : NaN;
+  const value = fraction === 0 ? mantissa : mantissa / (POW10[fraction] as number);
+  return negative ? -value : value;
+}
+
+/** Index just past the JSON string whose opening quote is at `i`, or −1. */
+function stringEnd(s: string, i: number): number {
+  if (s.charCodeAt(i) !== QUOTE) return -1;
+  for (let from = i + 1; ;) {
+    const q = s.indexOf('"', from);
+    if (q < 0) return -1;
+    let backslashes = 0;
+    while (s.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    from = q + 1;
+  }
+}
+
+function isNumberChar(c: number): boolean {
+  return (
+    (c >= ZERO && c <= NINE) || c === MINUS || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b
+  );
+}
+
+function grow<T extends Float64Array | Int32Array>(a: T): T {
+  const bigger = new (a.constructor as new (n: number) => T)(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}

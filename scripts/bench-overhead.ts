@@ -1,0 +1,367 @@
+/**
+ * @module
+ * Controller overhead benchmark: what the controller itself costs, with backends that answer instantly.
+ *
+ * - CPU: the controller runs in a child process; its `process.cpuUsage()` before and after scoring rounds of
+ *   distinct texts (no cache hits) against N models gives CPU ms per 1000 texts × N models, for batched
+ *   requests and for one text per request.
+ * - Latency: one text at a time, through the controller vs. the same completion request straight to a backend;
+ *   the difference of the percentiles is the added latency (one model, and all models at once).
+ *
+ * Run: `npx tsx scripts/bench-overhead.ts [--texts 1000] [--rounds 5] [--json]`, or from `npm run bench --
+ * --overhead`, which calls `runOverheadBench`.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { startInstantVllm } from './lib/instant-vllm.ts';
+import type { InstantVllm } from './lib/instant-vllm.ts';
+
+export interface OverheadOptions {
+  /** Models (instant backends, alternating Llama-style and GPT-2-style tokenizers). @default 4 */
+  readonly models?: number;
+  /** Texts per measured round. @default 1000 */
+  readonly texts?: number;
+  /** Words (≈ tokens) per text. @default 50 */
+  readonly wordsPerText?: number;
+  /** Measured rounds per scenario (the median is reported). @default 5 */
+  readonly rounds?: number;
+  /** Unmeasured rounds first, for the JIT. @default 3 */
+  readonly warmupRounds?: number;
+  /** Texts per request of each CPU scenario. @default [100, 1] */
+  readonly textsPerRequest?: readonly number[];
+  /** Requests in flight at once in the CPU scenarios. @default 16 */
+  readonly concurrency?: number;
+  /** Sequential single-text calls per latency series. @default 500 */
+  readonly latencyRuns?: number;
+  /** Run the controller with its Prometheus metrics, as in production. @default true */
+  readonly metrics?: boolean;
+}
+
+export interface CpuScenario {
+  textsPerRequest: number;
+  requestsPerRound: number;
+  /** Controller CPU (user + system) per 1000 texts × all models, ms: median, min and max over rounds. */
+  cpuMsPer1000Texts: { median: number; min: number; max: number };
+  /** Wall time of a round, ms (median). */
+  wallMsPerRound: number;
+}
+
+export interface LatencySeries {
+  p50: number;
+  p99: number;
+}
+
+export interface LatencyComparison {
+  models: number;
+  direct: LatencySeries;
+  controller: LatencySeries;
+  /** controller − direct, per percentile (ms). */
+  added: LatencySeries;
+}
+
+export interface OverheadResult {
+  models: number;
+  textsPerRound: number;
+  wordsPerText: number;
+  cpu: CpuScenario[];
+  latency: LatencyComparison[];
+  /** The project's goals and whether this run met them (batched CPU scenario, one-model latency). */
+  goals: {
+    cpuMsPer1000Texts: number;
+    addedP50Ms: number;
+    addedP99Ms: number;
+    met: boolean;
+  };
+  node: string;
+}
+
+const GOALS = { cpuMsPer1000Texts: 120, addedP50Ms: 1, addedP99Ms: 5 };
+const VOCAB = Array.from({ length: 4096 }, (_, i) => `w${(i * 2654435761) % 99991}`);
+
+/** Distinct texts of `words` words; `tag` keeps rounds apart so nothing is a cache hit. */
+function makeTexts(n: number, words: number, tag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    let t = `${tag}-${i}`;
+    for (let w = 1; w < words; w++) t += ` ${VOCAB[(i * 7919 + w * 104729) % VOCAB.length]}`;
+    out.push(t);
+  }
+  return out;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+function series(samples: number[]): LatencySeries {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+const median = (xs: readonly number[]) => series([...xs]).p50;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** The controller in a child process, with a CPU probe over IPC. */
+class ControllerChild {
+  readonly url: string;
+  readonly #child: ChildProcess;
+
+  private constructor(child: ChildProcess, url: string) {
+    this.#child = child;
+    this.url = url;
+  }
+
+  static async start(config: unknown, metrics: boolean): Promise<ControllerChild> {
+    const entry = fileURLToPath(new URL('./lib/overhead-controller.ts', import.meta.url));
+    const child = fork(entry, [], {
+      // EP_OVERHEAD_PROFILE=DIR writes a V8 CPU profile of the controller there.
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.EP_OVERHEAD_PROFILE
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EP_OVERHEAD_PROFILE}`]
+          : []),
+      ],
+      env: {
+        ...process.env,
+        EP_OVERHEAD_CONFIG: JSON.stringify(config),
+        EP_OVERHEAD_METRICS: metrics ? '1' : '0',
+      },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`controller child exited with ${code}`)));
+      child.on('message', (m: { ready?: string }) => m.ready && resolve(m.ready));
+    });
+    child.removeAllListeners('exit');
+    return new ControllerChild(child, url);
+  }
+
+  /** CPU time (user + system) the controller process has used so far, in ms. */
+  cpuMs(): Promise<number> {
+    return new Promise((resolve) => {
+      const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
+        if (!m.cpu) return;
+        this.#child.off('message', onMessage);
+        resolve((m.cpu.user + m.cpu.system) / 1000);
+      };
+      this.#child.on('message', onMessage);
+      this.#child.send({ cmd: 'cpu' });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
+      this.#child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#child.send({ cmd: 'close' });
+    });
+  }
+}
+
+async function postJson(pool: Pool, path: string, body: unknown): Promise<void> {
+  const res = await pool.request({
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200)
+    throw new Error(`${path} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+async function bounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) await (tasks[next++] as () => Promise<void>)();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+}
+
+export async function runOverheadBench(options: OverheadOptions = {}): Promise<OverheadResult> {
+  const nModels = options.models ?? 4;
+  const nTexts = options.texts ?? 1000;
+  const words = options.wordsPerText ?? 50;
+  const rounds = options.rounds ?? 5;
+  const warmup = options.warmupRounds ?? 3;
+  const perRequest = options.textsPerRequest ?? [100, 1];
+  const concurrency = options.concurrency ?? 16;
+  const latencyRuns = options.latencyRuns ?? 500;
+
+  const backends: InstantVllm[] = [];
+  for (let m = 0; m < nModels; m++) {
+    backends.push(await startInstantVllm({ servedName: `m${m}`, addsBos: m % 2 === 0 }));
+  }
+  const names = backends.map((b) => b.servedName);
+  const controller = await ControllerChild.start(
+    { models: backends.map((b) => ({ name: b.servedName, backends: [b.url] })) },
+    options.metrics ?? true,
+  );
+  const toController = new Pool(controller.url, { connections: concurrency });
+  const toBackend = new Pool((backends[0] as InstantVllm).url, { connections: 1 });
+  try {
+    const cpu: CpuScenario[] = [];
+    let tagCounter = 0;
+    for (const k of perRequest) {
+      const samples: number[] = [];
+      const walls: number[] = [];
+      for (let r = 0; r < warmup + rounds; r++) {
+        const texts = makeTexts(nTexts, words, `r${tagCounter++}`);
+        for (const b of backends) {
+          b.forget();
+          b.prepare(texts);
+        }
+        const tasks: (() => Promise<void>)[] = [];
+        for (let i = 0; i < texts.length; i += k) {
+          const slice = texts.slice(i, i + k);
+          tasks.push(() => postJson(toController, '/v1/perplexity', { texts: slice }));
+        }
+        const before = await controller.cpuMs();
+        const started = performance.now();
+        await bounded(tasks, concurrency);
+        const wall = performance.now() - started;
+        const used = (await controller.cpuMs()) - before;
+        if (r >= warmup) {
+          samples.push((used * 1000) / nTexts);
+          walls.push(wall);
+        }
+      }
+      cpu.push({
+        textsPerRequest: k,
+        requestsPerRound: Math.ceil(nTexts / k),
+        cpuMsPer1000Texts: {
+          median: round2(median(samples)),
+          min: round2(Math.min(...samples)),
+          max: round2(Math.max(...samples)),
+        },
+        wallMsPerRound: round2(median(walls)),
+      });
+    }
+
+    const latency: LatencyComparison[] = [];
+    for (const models of [[names[0] as string], names]) {
+      const texts = makeTexts(latencyRuns + 50, words, `lat${models.length}`);
+      for (const b of backends) {
+        b.forget();
+        b.prepare(texts);
+      }
+      const direct: number[] = [];
+      const through: number[] = [];
+      const backend0 = backends[0] as InstantVllm;
+      for (let i = 0; i < texts.length; i++) {
+        const text = texts[i] as string;
+        // Interleaved, so that machine noise hits both series alike.
+        let t0 = performance.now();
+        await postJson(toBackend, '/v1/completions', {
+          model: backend0.servedName,
+          prompt: [backend0.promptFor(text)],
+          max_tokens: 0,
+          echo: true,
+          prompt_logprobs: 0,
+          return_token_ids: true,
+          temperature: 0,
+        });
+        const d = performance.now() - t0;
+        t0 = performance.now();
+        await postJson(toController, '/v1/perplexity', { texts: [text], models });
+        const c = performance.now() - t0;
+        if (i >= 50) {
+          direct.push(d);
+          through.push(c);
+        }
+      }
+      const ds = series(direct);
+      const cs = series(through);
+      latency.push({
+        models: models.length,
+        direct: { p50: round2(ds.p50), p99: round2(ds.p99) },
+        controller: { p50: round2(cs.p50), p99: round2(cs.p99) },
+        added: { p50: round2(cs.p50 - ds.p50), p99: round2(cs.p99 - ds.p99) },
+      });
+    }
+
+    const batched = cpu[0]?.cpuMsPer1000Texts.median ?? Infinity;
+    const one = latency[0] as LatencyComparison;
+    return {
+      models: nModels,
+      textsPerRound: nTexts,
+      wordsPerText: words,
+      cpu,
+      latency,
+      goals: {
+        ...GOALS,
+        met:
+          batched <= GOALS.cpuMsPer1000Texts &&
+          one.added.p50 <= GOALS.addedP50Ms &&
+          one.added.p99 <= GOALS.addedP99Ms,
+      },
+      node: process.version,
+    };
+  } finally {
+    await toController.close();
+    await toBackend.close();
+    await controller.close();
+    await Promise.all(backends.map((b) => b.close()));
+  }
+}
+
+/** Human-readable summary. */
+export function formatOverhead(r: OverheadResult): string {
+  const lines = [
+    `controller overhead, ${r.models} models, ${r.textsPerRound} texts × ~${r.wordsPerText} tokens per round (node ${r.node})`,
+    '',
+    'CPU of the controller process per 1000 texts × all models (median [min–max]):',
+  ];
+  for (const s of r.cpu) {
+    lines.push(
+      `  ${String(s.textsPerRequest).padStart(4)} text(s)/request: ${s.cpuMsPer1000Texts.median} ms [${s.cpuMsPer1000Texts.min}–${s.cpuMsPer1000Texts.max}], round wall ${s.wallMsPerRound} ms`,
+    );
+  }
+  lines.push('', 'latency of one text (ms): direct to a backend vs. through the controller');
+  for (const l of r.latency) {
+    lines.push(
+      `  ${l.models} model(s): direct p50 ${l.direct.p50} p99 ${l.direct.p99} | controller p50 ${l.controller.p50} p99 ${l.controller.p99} | added p50 ${l.added.p50} p99 ${l.added.p99}`,
+    );
+  }
+  lines.push(
+    '',
+    `goals: ≤ ${r.goals.cpuMsPer1000Texts} ms CPU per 1000 texts (batched), ≤ ${r.goals.addedP50Ms} ms p50 / ≤ ${r.goals.addedP99Ms} ms p99 added: ${r.goals.met ? 'met' : 'NOT met'}`,
+  );
+  return lines.join('\n');
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  const { values } = parseArgs({
+    options: {
+      texts: { type: 'string' },
+      rounds: { type: 'string' },
+      models: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-metrics': { type: 'boolean', default: false },
+    },
+  });
+  runOverheadBench({
+    ...(values.texts ? { texts: Number(values.texts) } : {}),
+    ...(values.rounds ? { rounds: Number(values.rounds) } : {}),
+    ...(values.models ? { models: Number(values.models) } : {}),
+    metrics: !values['no-metrics'],
+  }).then(
+    (r) => console.log(values.json ? JSON.stringify(r, null, 2) : formatOverhead(r)),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
