@@ -149,7 +149,10 @@ async function main(): Promise<void> {
   });
   if (values.overhead) {
     const modulePath = './bench-overhead.ts';
-    let mod: { runOverheadBench?: (opts?: Record<string, unknown>) => Promise<unknown> };
+    let mod: {
+      runOverheadBench?: (opts?: Record<string, unknown>) => Promise<unknown>;
+      formatOverhead?: (result: never) => string;
+    };
     try {
       mod = (await import(modulePath)) as typeof mod;
     } catch (err) {
@@ -158,7 +161,9 @@ async function main(): Promise<void> {
     if (!mod.runOverheadBench)
       throw new Error('scripts/bench-overhead.ts does not export runOverheadBench');
     const result = await mod.runOverheadBench({});
-    console.log(JSON.stringify(result, null, 2));
+    console.log(
+      mod.formatOverhead ? mod.formatOverhead(result as never) : JSON.stringify(result, null, 2),
+    );
     const file = await writeJson(values.json, 'overhead', {
       kind: 'overhead',
       result,

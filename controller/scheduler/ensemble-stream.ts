@@ -141,6 +141,8 @@ export async function* streamEnsemble(
         continue;
       }
       if (exhausted && inFlight === 0) break;
+      // Cancelled with nothing in flight: no text will ever wake us.
+      if (stop.signal.aborted && inFlight === 0) throw abortReason(stop.signal);
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
@@ -181,4 +183,10 @@ function textSignal(
       parent.removeEventListener('abort', onAbort);
     },
   };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('the stream was cancelled', 'AbortError');
 }

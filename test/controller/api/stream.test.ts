@@ -220,3 +220,35 @@ describe('a stream whose backend fails', () => {
     }
   });
 });
+
+describe('streamEnsemble', () => {
+  it('ends (does not hang) when cancelled while its window waits, full, for a slow reader', async () => {
+    const { streamEnsemble } = await import('../../../controller/scheduler/ensemble-stream.ts');
+    const answer = { ok: true as const, score: { nll: 2, tokens: 2, windows: 1 }, cached: false };
+    const model = {
+      info: { name: 'm' },
+      admit() {},
+      scoreTexts: async (texts: readonly string[]) => texts.map(() => answer),
+    };
+    const cancel = new AbortController();
+    const stream = streamEnsemble({
+      texts: texts(50),
+      models: [model as never],
+      weights: new Map(),
+      minModels: 1,
+      withDetail: false,
+      signal: cancel.signal,
+      textTimeoutMs: 10_000,
+      window: 4,
+    });
+    expect((await stream.next()).done).toBe(false);
+    await new Promise((r) => setTimeout(r, 20));
+    cancel.abort();
+    const seen: unknown[] = [];
+    const end = await (async () => {
+      for (let r = await stream.next(); !r.done; r = await stream.next()) seen.push(r.value);
+    })().catch((e) => e);
+    expect(end).toBeInstanceOf(Error);
+    expect(seen.length).toBeLessThanOrEqual(4);
+  });
+});
