@@ -33,11 +33,14 @@ let pairValues = new Float64Array(4096);
 let positionStarts = new Int32Array(1024);
 
 /**
- * @param body the response text
+ * Reads the raw bytes of the answer: no UTF-8 decoding and no multi-megabyte string for the garbage
+ * collector. Byte-wise scanning is exact for UTF-8: bytes of multi-byte characters are all ≥ 0x80, so they are
+ * never mistaken for a quote, a backslash or punctuation.
+ * @param body the response body
  * @param expected prompts sent (the answer must have exactly this many choices, indexes 0 … expected − 1)
- * @returns choices in prompt order, or undefined when the text is not what this reader knows
+ * @returns choices in prompt order, or undefined when the body is not what this reader knows
  */
-export function parseScoredChoices(body: string, expected: number): ScoredChoice[] | undefined {
+export function parseScoredChoiceBytes(body: Buffer, expected: number): ScoredChoice[] | undefined {
   try {
     return new Reader(body).response(expected);
   } catch (err) {
@@ -46,11 +49,16 @@ export function parseScoredChoices(body: string, expected: number): ScoredChoice
   }
 }
 
+/** `parseScoredChoiceBytes` of a string (tests, callers that already hold text). */
+export function parseScoredChoices(body: string, expected: number): ScoredChoice[] | undefined {
+  return parseScoredChoiceBytes(Buffer.from(body, 'utf8'), expected);
+}
+
 class Reader {
-  readonly #s: string;
+  readonly #s: Buffer;
   #i = 0;
 
-  constructor(s: string) {
+  constructor(s: Buffer) {
     this.#s = s;
   }
 
@@ -125,7 +133,7 @@ class Reader {
       if (p + 1 >= positionStarts.length) positionStarts = grow(positionStarts);
       positionStarts[p] = pairs;
       this.#ws();
-      if (this.#s.charCodeAt(this.#i) === 0x6e /* n */) {
+      if (byte(this.#s, this.#i) === 0x6e /* n */) {
         this.#literal('null');
       } else {
         this.#open(LBRACE);
@@ -157,7 +165,7 @@ class Reader {
     do {
       if (this.#key(ENTRY_KEYS) === 0) {
         this.#ws();
-        const c = this.#s.charCodeAt(this.#i);
+        const c = byte(this.#s, this.#i);
         if (c === MINUS || (c >= ZERO && c <= NINE)) lp = this.#number();
         else this.#skipValue();
       } else this.#skipValue();
@@ -181,8 +189,7 @@ class Reader {
     let i = this.#i;
     let n = 0;
     const start = i;
-    for (let c = s.charCodeAt(i); c >= ZERO && c <= NINE; c = s.charCodeAt(++i))
-      n = n * 10 + (c - ZERO);
+    for (let c = byte(s, i); c >= ZERO && c <= NINE; c = byte(s, ++i)) n = n * 10 + (c - ZERO);
     if (i === start || i - start > 15) throw UNEXPECTED;
     this.#i = i;
     return n;
@@ -191,10 +198,10 @@ class Reader {
   /** A key that is a token id in quotes, and its colon. */
   #intKey(): number {
     this.#ws();
-    if (this.#s.charCodeAt(this.#i) !== QUOTE) throw UNEXPECTED;
+    if (byte(this.#s, this.#i) !== QUOTE) throw UNEXPECTED;
     this.#i++;
     const n = this.#int();
-    if (this.#s.charCodeAt(this.#i) !== QUOTE) throw UNEXPECTED;
+    if (byte(this.#s, this.#i) !== QUOTE) throw UNEXPECTED;
     this.#i++;
     this.#open(COLON);
     return n;
@@ -203,10 +210,9 @@ class Reader {
   /** A JSON number, exactly as JSON.parse reads it. */
   #number(): number {
     const start = this.#i;
-    const end = numberEnd(this.#s, start);
-    const n = parseNumber(this.#s, start, end);
+    const n = readNumber(this.#s, start);
     if (Number.isNaN(n)) throw UNEXPECTED;
-    this.#i = end;
+    this.#i = numberEnd_;
     return n;
   }
 
@@ -217,31 +223,30 @@ class Reader {
   #vllmEntry(slot: number): boolean {
     const s = this.#s;
     let i = this.#i;
-    if (s.charCodeAt(i) !== QUOTE) return false;
+    if (byte(s, i) !== QUOTE) return false;
     const idStart = ++i;
     let id = 0;
-    for (let c = s.charCodeAt(i); c >= ZERO && c <= NINE; c = s.charCodeAt(++i))
-      id = id * 10 + (c - ZERO);
-    if (i === idStart || i - idStart > 15 || !s.startsWith(ENTRY_HEAD, i)) return false;
+    for (let c = byte(s, i); c >= ZERO && c <= NINE; c = byte(s, ++i)) id = id * 10 + (c - ZERO);
+    if (i === idStart || i - idStart > 15 || !startsWith(s, ENTRY_HEAD, i)) return false;
     i += ENTRY_HEAD.length;
-    const lpEnd = numberEnd(s, i);
-    const lp = parseNumber(s, i, lpEnd);
-    if (Number.isNaN(lp) || !s.startsWith(ENTRY_RANK, lpEnd)) return false;
+    const lp = readNumber(s, i);
+    const lpEnd = numberEnd_;
+    if (Number.isNaN(lp) || !startsWith(s, ENTRY_RANK, lpEnd)) return false;
     i = lpEnd + ENTRY_RANK.length;
-    if (s.startsWith('null', i)) i += 4;
+    if (startsWith(s, 'null', i)) i += 4;
     else {
       const rankEnd = numberEnd(s, i);
       if (rankEnd === i) return false;
       i = rankEnd;
     }
-    if (!s.startsWith(ENTRY_TOKEN, i)) return false;
+    if (!startsWith(s, ENTRY_TOKEN, i)) return false;
     i += ENTRY_TOKEN.length;
-    if (s.startsWith('null', i)) i += 4;
+    if (startsWith(s, 'null', i)) i += 4;
     else {
       i = stringEnd(s, i);
       if (i < 0) return false;
     }
-    if (s.charCodeAt(i) !== RBRACE) return false;
+    if (byte(s, i) !== RBRACE) return false;
     this.#i = i + 1;
     pairKeys[slot] = id;
     pairValues[slot] = lp;
@@ -253,12 +258,12 @@ class Reader {
     this.#ws();
     const s = this.#s;
     const i = this.#i;
-    if (s.charCodeAt(i) !== QUOTE) throw UNEXPECTED;
+    if (byte(s, i) !== QUOTE) throw UNEXPECTED;
     let found = -1;
     for (let n = 0; n < names.length; n++) {
       const name = names[n] as string;
       // The key is exactly `name` when its characters follow the quote and a quote follows them.
-      if (s.charCodeAt(i + name.length + 1) === QUOTE && s.startsWith(name, i + 1)) {
+      if (byte(s, i + name.length + 1) === QUOTE && startsWith(s, name, i + 1)) {
         found = n;
         this.#i = i + name.length + 2;
         break;
@@ -272,7 +277,7 @@ class Reader {
   #skipValue(): void {
     this.#ws();
     const s = this.#s;
-    const c = s.charCodeAt(this.#i);
+    const c = byte(s, this.#i);
     if (c === QUOTE) this.#skipString();
     else if (c === LBRACE) {
       this.#i++;
@@ -298,9 +303,9 @@ class Reader {
   #skipString(): void {
     const s = this.#s;
     let i = this.#i;
-    if (s.charCodeAt(i) !== QUOTE) throw UNEXPECTED;
+    if (byte(s, i) !== QUOTE) throw UNEXPECTED;
     for (i++; i < s.length; i++) {
-      const c = s.charCodeAt(i);
+      const c = byte(s, i);
       if (c === QUOTE) {
         this.#i = i + 1;
         return;
@@ -312,20 +317,20 @@ class Reader {
   }
 
   #literal(word: string): void {
-    if (!this.#s.startsWith(word, this.#i)) throw UNEXPECTED;
+    if (!startsWith(this.#s, word, this.#i)) throw UNEXPECTED;
     this.#i += word.length;
   }
 
   #open(code: number): void {
     this.#ws();
-    if (this.#s.charCodeAt(this.#i) !== code) throw UNEXPECTED;
+    if (byte(this.#s, this.#i) !== code) throw UNEXPECTED;
     this.#i++;
   }
 
   /** Consumes `close` if it comes next. */
   #closes(close: number): boolean {
     this.#ws();
-    if (this.#s.charCodeAt(this.#i) !== close) return false;
+    if (byte(this.#s, this.#i) !== close) return false;
     this.#i++;
     return true;
   }
@@ -333,7 +338,7 @@ class Reader {
   /** After a member: true on a comma (another follows), false on `close`. */
   #next(close: number): boolean {
     this.#ws();
-    const c = this.#s.charCodeAt(this.#i++);
+    const c = byte(this.#s, this.#i++);
     if (c === COMMA) return true;
     if (c === close) return false;
     throw UNEXPECTED;
@@ -343,9 +348,9 @@ class Reader {
     const s = this.#s;
     let i = this.#i;
     for (
-      let c = s.charCodeAt(i);
+      let c = byte(s, i);
       c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-      c = s.charCodeAt(++i)
+      c = byte(s, ++i)
     );
     this.#i = i;
   }
@@ -358,52 +363,70 @@ const ENTRY_TOKEN = ',"decoded_token":';
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /** End of the numeral starting at `i` (i itself when there is none). */
-function numberEnd(s: string, i: number): number {
-  for (let c = s.charCodeAt(i); isNumberChar(c); c = s.charCodeAt(++i));
+function numberEnd(s: Buffer, i: number): number {
+  for (let c = byte(s, i); isNumberChar(c); c = byte(s, ++i));
   return i;
 }
 
+/** Where the numeral last read by `readNumber` ended (a second return value without an allocation). */
+let numberEnd_ = 0;
+
 /**
- * The numeral `s[a, b)`, NaN when it is not one. Plain decimals (no exponent) are read as an integer mantissa
- * divided by a power of ten. Up to 2^53 (15–16 digits) both are exact doubles and the one IEEE division rounds
- * correctly, so the result equals JSON.parse's bit for bit; the 17-digit shortest forms of float32 logprobs
- * that vLLM writes accumulate at most a few ulps (~1e-16 relative), far below any jitter of GPU logprobs and
- * ~100 ns per number cheaper than Number(). Exponents and other forms go through Number().
+ * Reads the numeral at `a` in one pass, NaN when there is none; `numberEnd_` tells where it ended. Plain
+ * decimals (no exponent) are read as an integer mantissa divided by a power of ten. Up to 2^53 (15–16 digits)
+ * both are exact doubles and the one IEEE division rounds correctly, so the result equals JSON.parse's bit for
+ * bit; the 17-digit shortest forms of float32 logprobs that vLLM writes accumulate at most a few ulps (~1e-16
+ * relative), far below the jitter of GPU logprobs and ~100 ns per number cheaper than Number(). Exponents and
+ * other forms go through Number().
  */
-function parseNumber(s: string, a: number, b: number): number {
+function readNumber(s: Buffer, a: number): number {
   let i = a;
-  let c = s.charCodeAt(i);
+  let c = byte(s, i);
   const negative = c === MINUS;
-  if (negative) c = s.charCodeAt(++i);
-  if (c < ZERO || c > NINE) return NaN;
+  if (negative) c = byte(s, ++i);
   let mantissa = 0;
   let digits = 0;
   let fraction = 0;
-  for (; c >= ZERO && c <= NINE; c = s.charCodeAt(++i), digits++)
-    mantissa = mantissa * 10 + (c - ZERO);
+  for (; c >= ZERO && c <= NINE; c = byte(s, ++i), digits++) mantissa = mantissa * 10 + (c - ZERO);
   if (c === 0x2e) {
-    c = s.charCodeAt(++i);
-    for (; c >= ZERO && c <= NINE; c = s.charCodeAt(++i), digits++, fraction++) {
+    c = byte(s, ++i);
+    for (; c >= ZERO && c <= NINE; c = byte(s, ++i), digits++, fraction++) {
       mantissa = mantissa * 10 + (c - ZERO);
     }
-    if (fraction === 0) return NaN;
   }
-  if (i !== b || fraction > 22) return b > a ? Number(s.slice(a, b)) : NaN;
+  if (digits === 0 || isNumberChar(c) || fraction > 22 || byte(s, i - 1) === 0x2e) {
+    const end = numberEnd(s, i);
+    numberEnd_ = end;
+    return end > a ? Number(s.toString('latin1', a, end)) : NaN;
+  }
+  numberEnd_ = i;
   const value = fraction === 0 ? mantissa : mantissa / (POW10[fraction] as number);
   return negative ? -value : value;
 }
 
 /** Index just past the JSON string whose opening quote is at `i`, or −1. */
-function stringEnd(s: string, i: number): number {
-  if (s.charCodeAt(i) !== QUOTE) return -1;
+function stringEnd(s: Buffer, i: number): number {
+  if (byte(s, i) !== QUOTE) return -1;
   for (let from = i + 1; ;) {
-    const q = s.indexOf('"', from);
+    const q = s.indexOf(QUOTE, from);
     if (q < 0) return -1;
     let backslashes = 0;
-    while (s.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
+    while (byte(s, q - 1 - backslashes) === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return q + 1;
     from = q + 1;
   }
+}
+
+/** The byte at `i`, or −1 past the end (keeps every comparison well-typed and the loads in bounds). */
+function byte(s: Buffer, i: number): number {
+  return i < s.length ? (s[i] as number) : -1;
+}
+
+/** Whether `word` (ASCII) is at position `i`. */
+function startsWith(s: Buffer, word: string, i: number): boolean {
+  if (i + word.length > s.length) return false;
+  for (let k = 0; k < word.length; k++) if (byte(s, i + k) !== word.charCodeAt(k)) return false;
+  return true;
 }
 
 function isNumberChar(c: number): boolean {

@@ -6,7 +6,7 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BackendError, parseVllmErrorBody } from './errors.ts';
-import { parseScoredChoices } from './fast-completion-parser.ts';
+import { parseScoredChoiceBytes } from './fast-completion-parser.ts';
 import { toScoredChoice } from './scored-choice.ts';
 import type { ScoredChoice } from './scored-choice.ts';
 import type {
@@ -145,11 +145,12 @@ export class VllmClient {
     signal: AbortSignal | undefined,
     withTokenTexts: boolean,
   ): Promise<ScoredChoice[]> {
-    const text = await this.#callText('POST', '/v1/completions', request, signal);
+    const bytes = await this.#callBytes('POST', '/v1/completions', request, signal);
     if (!withTokenTexts) {
-      const fast = parseScoredChoices(text, request.prompt.length);
+      const fast = parseScoredChoiceBytes(bytes, request.prompt.length);
       if (fast) return fast;
     }
+    const text = bytes.toString('utf8');
     const choices = this.#checkChoices(this.#parse('/v1/completions', text), request);
     return choices.map((c) => toScoredChoice(c, withTokenTexts));
   }
@@ -193,6 +194,16 @@ export class VllmClient {
     body: unknown,
     signal: AbortSignal | undefined,
   ): Promise<string> {
+    return (await this.#callBytes(method, path, body, signal)).toString('utf8');
+  }
+
+  /** The answer's bytes, or a BackendError for transport failures and statuses ≥ 400. */
+  async #callBytes(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     let response: Dispatcher.ResponseData;
     try {
       response = await this.#pool.request({
@@ -205,15 +216,15 @@ export class VllmClient {
     } catch (err) {
       throw this.#transportError(err, signal);
     }
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await response.body.text();
+      bytes = Buffer.from(await response.body.arrayBuffer());
     } catch (err) {
       throw this.#transportError(err, signal);
     }
     const status = response.statusCode;
     if (status >= 400) {
-      const parsed = parseVllmErrorBody(text);
+      const parsed = parseVllmErrorBody(bytes.toString('utf8'));
       const code = status >= 500 ? 'BACKEND_SERVER_ERROR' : 'BACKEND_REJECTED';
       throw new BackendError(code, `${path} answered ${status}: ${parsed.message}`, {
         backend: this.label,
@@ -221,7 +232,7 @@ export class VllmClient {
         ...(parsed.param ? { param: parsed.param } : {}),
       });
     }
-    return text;
+    return bytes;
   }
 
   #transportError(err: unknown, signal: AbortSignal | undefined): BackendError {
