@@ -70,6 +70,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   const streamBodyLimit = limitBody(
     Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
   );
+  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
   app.use('*', async function limitBodySize(c, next) {
     const stream =
       c.req.path === '/v1/perplexity' &&
@@ -87,7 +88,6 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
         return next();
     }
     return (stream ? streamBodyLimit : plainBodyLimit)(c, next);
-  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
   });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
