@@ -191,9 +191,13 @@ async function main(): Promise<void> {
     const sizes = values.sizes ? values.sizes.split(',').map(Number) : undefined;
     const result = await measureStreamMemory(sizes ? { sizes } : {});
     console.log(formatStreamMemory(result));
+    const { measureStreamHeap, formatStreamHeap } = await import('./lib/bench-stream-heap.ts');
+    const heap = await measureStreamHeap(sizes ?? [1000, 10000]);
+    console.log(`\n${formatStreamHeap(heap)}`);
     const file = await writeJson(values.json, 'stream-rss', {
       kind: 'stream-rss',
       result,
+      heap,
       machine: machineInfo(),
     });
     console.error(`bench: wrote ${file}`);

@@ -15,6 +15,8 @@ export interface LocalStackOptions {
    * phi-2). @default - none: the models answer as fast as the CPU allows
    */
   readonly timing?: string;
+  /** Local models to serve. @default - all four default models */
+  readonly names?: readonly string[];
   /** Controller settings beyond the models (limits, scheduler). @default - the defaults */
   readonly controller?: Omit<ControllerConfigInput, 'models' | 'host' | 'port'>;
 }
@@ -29,6 +31,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const fleet = await startLocalFleet({
     host: '127.0.0.1',
     ...(options.timing ? { timing: options.timing } : {}),
+    ...(options.names ? { names: options.names } : {}),
   });
   try {
     const config = parseConfig({

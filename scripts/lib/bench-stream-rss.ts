@@ -31,6 +31,8 @@ export interface StreamMemoryRow {
   rssBeforeMiB: number;
   /** Highest controller RSS sampled during the job, in MiB. */
   rssPeakMiB: number;
+  /** Highest V8 heap in use sampled during the job (from the controller's /metrics), in MiB. */
+  heapPeakMiB: number;
 }
 
 export interface StreamMemoryResult {
@@ -54,6 +56,13 @@ const TEXT_WORDS = [
 function text(i: number): string {
   const w = (k: number) => TEXT_WORDS[(i * 7 + k * 3) % TEXT_WORDS.length];
   return `Item ${i}: the ${w(1)} near the ${w(2)} was quiet in the ${w(3)}.`;
+}
+
+/** V8 heap in use, from the controller's own Prometheus metrics (live objects plus not-yet-collected garbage). */
+async function heapMiB(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
+  return Math.round((bytes / 2 ** 20) * 10) / 10;
 }
 
 async function rssMiB(pid: number): Promise<number> {
@@ -108,10 +117,13 @@ export async function measureStreamMemory(
       });
       const before = await rssMiB(pid);
       let peak = before;
+      let heapPeak = await heapMiB(url);
       let sampling = true;
       const sampler = (async () => {
-        while (sampling) {
+        for (let i = 0; sampling; i++) {
           peak = Math.max(peak, await rssMiB(pid));
+          // A scrape costs the controller a little CPU: every 8th sample is enough for the heap.
+          if (i % 8 === 0) heapPeak = Math.max(heapPeak, await heapMiB(url));
           await new Promise((r) => setTimeout(r, sampleMs));
         }
       })();
@@ -139,6 +151,7 @@ export async function measureStreamMemory(
         requestBytes: body.length,
         rssBeforeMiB: before,
         rssPeakMiB: peak,
+        heapPeakMiB: heapPeak,
       };
     };
     const pid = child.pid as number;
@@ -168,12 +181,12 @@ export function formatStreamMemory(result: StreamMemoryResult): string {
   const lines = [
     `controller RSS while streaming (models: ${result.models.join(', ')}; idle after warm-up ${result.rssIdleMiB} MiB)`,
     '',
-    '| texts | request (MiB) | lines | seconds | texts/s | RSS before (MiB) | RSS peak (MiB) | peak − idle (MiB) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| texts | request (MiB) | lines | seconds | texts/s | RSS before (MiB) | RSS peak (MiB) | RSS peak − idle (MiB) | heap peak (MiB) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of result.rows) {
     lines.push(
-      `| ${r.texts} | ${(r.requestBytes / 2 ** 20).toFixed(2)} | ${r.lines} | ${r.seconds.toFixed(1)} | ${(r.texts / r.seconds).toFixed(0)} | ${r.rssBeforeMiB} | ${r.rssPeakMiB} | ${(r.rssPeakMiB - result.rssIdleMiB).toFixed(1)} |`,
+      `| ${r.texts} | ${(r.requestBytes / 2 ** 20).toFixed(2)} | ${r.lines} | ${r.seconds.toFixed(1)} | ${(r.texts / r.seconds).toFixed(0)} | ${r.rssBeforeMiB} | ${r.rssPeakMiB} | ${(r.rssPeakMiB - result.rssIdleMiB).toFixed(1)} | ${r.heapPeakMiB} |`,
     );
   }
   return lines.join('\n');
