@@ -145,10 +145,8 @@ export async function streamPerplexity(
     // A few lines of slack between scoring and the socket; beyond that the client's reading pace rules.
     new CountQueuingStrategy({ highWaterMark: 16 }),
   );
-  return new Response(stream, {
-    status: 200,
-    headers: { 'content-type': NDJSON, 'cache-control': 'no-store' },
-  });
+  // Through the context, so headers set by middleware before the handler (X-Request-Id) are kept.
+  return c.body(stream, 200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
 }
 
 function tokensOf(result: TextResult): Map<string, number> {

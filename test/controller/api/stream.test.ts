@@ -11,7 +11,7 @@ const texts = (n: number, tag = 't') =>
 async function streamLines(
   url: string,
   body: unknown,
-): Promise<{ status: number; type: string | null; lines: any[] }> {
+): Promise<{ status: number; type: string | null; requestId: string | null; lines: any[] }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
@@ -24,7 +24,12 @@ async function streamLines(
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l))
     : [JSON.parse(text)];
-  return { status: res.status, type: res.headers.get('content-type'), lines };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    requestId: res.headers.get('x-request-id'),
+    lines,
+  };
 }
 
 describe('POST /v1/perplexity with "stream": true', () => {
@@ -55,9 +60,13 @@ describe('POST /v1/perplexity with "stream": true', () => {
 
   it('streams 5000 texts as 5000 NDJSON lines, each index once (completion order), then a summary', async () => {
     const input = texts(5000);
-    const { status, type, lines } = await streamLines(url, { texts: input, stream: true });
+    const { status, type, lines, requestId } = await streamLines(url, {
+      texts: input,
+      stream: true,
+    });
     expect(status).toBe(200);
     expect(type).toBe('application/x-ndjson');
+    expect(requestId).toMatch(/^[\w-]{8,}$/);
     expect(lines).toHaveLength(5001);
     const results = lines.slice(0, 5000);
     const seen = new Set<number>();
