@@ -1,8 +1,8 @@
 /**
  * @module
- * The seed table's workload: prompts of about 50 tokens (≈ 38 English words for Llama-family tokenizers), all
- * different, and different on every run (a run tag is part of each text), so neither the result cache nor the
- * in-flight deduplication can answer them: every prompt really goes to every model.
+ * The seed table's workload: prompts of about 50 tokens (48 common English words), all different, and
+ * different on every run (the run tag seeds the words), so neither the result cache nor the in-flight
+ * deduplication can answer them: every prompt really goes to every model.
  */
 
 const WORDS = (
@@ -14,8 +14,8 @@ const WORDS = (
   'government evening summer winter garden island village doctor teacher engine harbor journey machine'
 ).split(' ');
 
-/** Words per prompt: with the tag, about 50 tokens for the Llama, Mistral and GPT-2 tokenizers. */
-const WORDS_PER_PROMPT = 32;
+/** Words per prompt: these common words are ~1.03 tokens each for the Llama, Mistral and GPT-2 tokenizers. */
+const WORDS_PER_PROMPT = 48;
 
 /** A deterministic generator (mulberry32): the same seed gives the same prompts. */
 function random(seed: number): () => number {
@@ -29,19 +29,28 @@ function random(seed: number): () => number {
   };
 }
 
+/** FNV-1a: folds the run tag into the generator's seed. */
+function hash(text: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
 /**
- * `count` distinct prompts of about 50 tokens.
- * @param runTag makes this run's texts unlike any earlier run's (cache-proof)
+ * `count` distinct prompts of about 50 tokens: random sentences of common words. No visible tag, since a run id
+ * would tokenize into a dozen odd tokens and skew the prompt length.
+ * @param runTag seeds the words, so this run's texts are unlike any earlier run's (cache-proof)
  */
 export function benchPrompts(count: number, runTag: string, seed = 1): string[] {
-  const next = random(seed);
-  const prompts: string[] = [];
-  for (let i = 0; i < count; i++) {
+  const next = random(hash(runTag, seed));
+  const prompts = new Set<string>();
+  while (prompts.size < count) {
     const words: string[] = [];
-    for (let w = 0; w < WORDS_PER_PROMPT; w++)
+    for (let w = 0; w < WORDS_PER_PROMPT; w++) {
       words.push(WORDS[Math.floor(next() * WORDS.length)] as string);
+    }
     const sentence = words.join(' ');
-    prompts.push(`Run ${runTag} item ${i}: ${sentence[0]?.toUpperCase()}${sentence.slice(1)}.`);
+    prompts.add(`${sentence[0]?.toUpperCase()}${sentence.slice(1)}.`);
   }
-  return prompts;
+  return [...prompts];
 }
