@@ -24,6 +24,7 @@ import type { BatcherStats } from './prompt-batcher.ts';
 import { ResultCache, textDigest } from './result-cache.ts';
 import { sumScoredChoice } from './scored-span.ts';
 import type { ModelTextScore, TextOutcome } from './text-score.ts';
+import { RequestWait, TextTask } from './text-task.ts';
 
 export type { ModelTextScore, TextOutcome } from './text-score.ts';
 
@@ -65,30 +66,6 @@ export class QueueFullError extends Error {
 }
 
 export type ModelSchedulerStats = BatcherStats;
-
-/** Work on one distinct text, shared by every request that asks for it while it runs. */
-interface TextTask {
-  readonly text: string;
-  readonly withDetail: boolean;
-  readonly cacheKey: string | undefined;
-  waiters: number;
-  /** Settled, or cancelled because nobody waits any more. */
-  done: boolean;
-  cancelled: boolean;
-  readonly jobs: PromptJob[];
-  /** Aborts `/tokenize` calls of the task; created only for texts that need one. */
-  controller: AbortController | undefined;
-  promise: Promise<ModelTextScore>;
-}
-
-/** One request's wait on one task. */
-interface Wait {
-  readonly index: number;
-  readonly task: TextTask;
-  done: boolean;
-}
-
-const ignore = () => {};
 
 export class ModelScheduler {
   readonly info: ModelInfo;
@@ -160,14 +137,31 @@ export class ModelScheduler {
   scoreTexts(texts: readonly string[], options: ScoreTextsOptions): Promise<TextOutcome[]> {
     const { signal } = options;
     const withDetail = options.withDetail ?? false;
-    const out = new Array<TextOutcome>(texts.length);
     if (signal.aborted) {
-      out.fill({ ok: false, error: abortError(signal, this.info.name) });
-      return Promise.resolve(out);
+      const out = new Array<TextOutcome>(texts.length);
+      return Promise.resolve(out.fill({ ok: false, error: abortError(signal, this.info.name) }));
     }
+    let resolve!: (out: TextOutcome[]) => void;
+    const done = new Promise<TextOutcome[]>((r) => (resolve = r));
+    /** Every task this request waits on, once per text (a text repeated in the request counts twice). */
+    const joins: TextTask[] = [];
+    const onAbort = (): void => {
+      // The request is gone (deadline or disconnect): answer it now, and drop work nobody else waits for.
+      const error = abortError(signal, this.info.name);
+      const { out } = request;
+      for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = { ok: false, error };
+      for (const task of joins) this.#leave(task, error);
+      request.left = 0;
+      resolve(out);
+    };
+    const request = new RequestWait(texts.length, (out) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(out);
+    });
+    const { out } = request;
     const inflight = this.#inflight[withDetail ? 1 : 0];
     const caching = this.#cache.enabled;
-    const waits: Wait[] = [];
+    const started: TextTask[] = [];
     for (let i = 0; i < texts.length; i++) {
       const text = texts[i] as string;
       if (text.length === 0) {
@@ -185,72 +179,64 @@ export class ModelScheduler {
         }
       }
       let task = inflight.get(text);
-      if (!task) task = this.#startTask(text, withDetail, cacheKey);
-      task.waiters++;
-      waits.push({ index: i, task, done: false });
-    }
-    if (waits.length === 0) return Promise.resolve(out);
-    return new Promise((resolve) => {
-      let left = waits.length;
-      const finish = () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(out);
-      };
-      const onAbort = () => {
-        // The request is gone (deadline or disconnect): answer it now, and drop work nobody else waits for.
-        const error = abortError(signal, this.info.name);
-        for (const w of waits) {
-          if (w.done) continue;
-          w.done = true;
-          out[w.index] = { ok: false, error };
-          this.#leave(w.task, error);
-        }
-        finish();
-      };
-      for (const w of waits) {
-        w.task.promise.then(
-          (score) => {
-            if (w.done) return;
-            w.done = true;
-            w.task.waiters--;
-            out[w.index] = { ok: true, score, cached: false };
-            if (--left === 0) finish();
-          },
-          (error: unknown) => {
-            if (w.done) return;
-            w.done = true;
-            w.task.waiters--;
-            out[w.index] = { ok: false, error };
-            if (--left === 0) finish();
-          },
-        );
+      if (!task) {
+        task = new TextTask(text, withDetail, cacheKey);
+        inflight.set(text, task);
+        started.push(task);
       }
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+      task.join(request, i);
+      joins.push(task);
+    }
+    // Started after every text has joined, so a task that settles at once still finds all its waiters.
+    for (const task of started) this.#start(task);
+    if (request.left === 0) return Promise.resolve(out);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return done;
   }
 
-  #startTask(text: string, withDetail: boolean, cacheKey: string | undefined): TextTask {
-    const task: TextTask = {
-      text,
-      withDetail,
-      cacheKey,
-      waiters: 0,
-      done: false,
-      cancelled: false,
-      jobs: [],
-      controller: undefined,
-      promise: undefined as unknown as Promise<ModelTextScore>,
-    };
-    this.#inflight[withDetail ? 1 : 0].set(text, task);
-    task.promise = this.#run(task);
-    // After every waiter left, nobody listens to a cancelled task's rejection.
-    task.promise.catch(ignore);
-    return task;
+  /** Scores a task's text: short texts as one text prompt (by callback), long ones tokenized into windows. */
+  #start(task: TextTask): void {
+    const { info } = this;
+    const { text } = task;
+    const bytes = utf8Bytes(text);
+    // A token covers at least one byte; the prefix and a sentencepiece dummy prefix add at most two more.
+    if (info.textPrefix !== null && bytes + 2 < info.maxModelLen) {
+      const prompt = info.textPrefix === '' ? text : info.textPrefix + text;
+      // Rough token estimate for the batch budget only (English runs ~4 bytes per token).
+      this.#enqueue(task, prompt, 1, Math.ceil(bytes / 3) + 2, (span) => {
+        if (span.tokens === 0) {
+          this.#finish(task, {
+            ok: false,
+            error: new TextScoringError('no_scorable_tokens', 'the text has no token to score'),
+          });
+          return;
+        }
+        const score: ModelTextScore = span.detail
+          ? { nll: span.nll, tokens: span.tokens, windows: 1, detail: span.detail }
+          : { nll: span.nll, tokens: span.tokens, windows: 1 };
+        this.#finish(task, { ok: true, score });
+      });
+      return;
+    }
+    this.#scoreInWindows(task).then(
+      (score) => this.#finish(task, { ok: true, score }),
+      (error: unknown) => this.#finish(task, { ok: false, error }),
+    );
   }
 
-  /** A waiter left; the last one out cancels the task's jobs (and with them any batch they alone fill). */
+  #finish(
+    task: TextTask,
+    outcome: { ok: true; score: ModelTextScore } | { ok: false; error: unknown },
+  ) {
+    if (task.done) return;
+    this.#forget(task);
+    if (outcome.ok && task.cacheKey !== undefined) this.#cache.set(task.cacheKey, outcome.score);
+    task.settle(outcome);
+  }
+
+  /** A waiter left `task`; the last one out cancels its jobs (and any batch they alone fill). */
   #leave(task: TextTask, error: BackendError): void {
-    if (--task.waiters > 0 || task.done) return;
+    if (task.done || --task.live > 0) return;
     task.done = true;
     task.cancelled = true;
     this.#forget(task);
@@ -263,38 +249,19 @@ export class ModelScheduler {
     if (map.get(task.text) === task) map.delete(task.text);
   }
 
-  async #run(task: TextTask): Promise<ModelTextScore> {
-    try {
-      const score = await this.#compute(task);
-      if (task.cacheKey !== undefined && !task.cancelled) this.#cache.set(task.cacheKey, score);
-      return score;
-    } finally {
-      task.done = true;
-      this.#forget(task);
-    }
-  }
-
-  async #compute(task: TextTask): Promise<ModelTextScore> {
+  async #scoreInWindows(task: TextTask): Promise<ModelTextScore> {
     const { info } = this;
-    const { text } = task;
-    // A token covers at least one byte; the prefix and a sentencepiece dummy prefix add at most two more.
-    const bytes = utf8Bytes(text);
-    if (info.textPrefix !== null && bytes + 2 < info.maxModelLen) {
-      const prompt = info.textPrefix === '' ? text : info.textPrefix + text;
-      // Rough token estimate for the batch budget only (English runs ~4 bytes per token).
-      const span = await this.#submit(task, prompt, 1, Math.ceil(bytes / 3) + 2);
-      if (span.tokens === 0)
-        throw new TextScoringError('no_scorable_tokens', 'the text has no token to score');
-      return span.detail
-        ? { nll: span.nll, tokens: span.tokens, windows: 1, detail: span.detail }
-        : { nll: span.nll, tokens: span.tokens, windows: 1 };
-    }
     const tokens = await this.#tokenize(task);
     if (tokens.length === 0)
       throw new TextScoringError('no_scorable_tokens', 'the text has no token to score');
     const windows = rollingWindows(tokens, info.prefixTokenId, info.maxModelLen - 1);
     const spans = await Promise.all(
-      windows.map((w) => this.#submit(task, w.prompt, w.scoreFrom, w.prompt.length)),
+      windows.map(
+        (w) =>
+          new Promise<ScoredSpan>((resolve, reject) =>
+            this.#enqueue(task, w.prompt, w.scoreFrom, w.prompt.length, resolve, reject),
+          ),
+      ),
     );
     let nll = 0;
     let scored = 0;
@@ -343,41 +310,45 @@ export class ModelScheduler {
     }
   }
 
-  #submit(
+  /** Queues one prompt of a task; `onSpan` gets its scored span, `onError` anything that went wrong. */
+  #enqueue(
     task: TextTask,
     prompt: string | number[],
     scoreFrom: number,
     estTokens: number,
-  ): Promise<ScoredSpan> {
-    return new Promise((resolve, reject) => {
-      if (task.cancelled) {
-        reject(new BackendError('CANCELLED', 'request cancelled', { backend: this.info.name }));
-        return;
-      }
-      const job: PromptJob = {
-        prompt,
-        scoreFrom,
-        estTokens,
-        withDetail: task.withDetail,
-        attempts: 0,
-        solo: false,
-        avoid: undefined,
-        settled: false,
-        queued: false,
-        enqueuedAt: 0,
-        batch: undefined,
-        resolve: (choice) => {
-          try {
-            resolve(this.#readChoice(job, choice));
-          } catch (err) {
-            reject(err);
-          }
-        },
-        reject,
-      };
-      task.jobs.push(job);
-      this.#batcher.enqueue(job);
-    });
+    onSpan: (span: ScoredSpan) => void,
+    onError: (error: unknown) => void = (error) => this.#finish(task, { ok: false, error }),
+  ): void {
+    if (task.cancelled) {
+      onError(new BackendError('CANCELLED', 'request cancelled', { backend: this.info.name }));
+      return;
+    }
+    const job: PromptJob = {
+      prompt,
+      scoreFrom,
+      estTokens,
+      withDetail: task.withDetail,
+      attempts: 0,
+      solo: false,
+      avoid: undefined,
+      settled: false,
+      queued: false,
+      enqueuedAt: 0,
+      batch: undefined,
+      resolve: (choice) => {
+        let span: ScoredSpan;
+        try {
+          span = this.#readChoice(job, choice);
+        } catch (err) {
+          onError(err);
+          return;
+        }
+        onSpan(span);
+      },
+      reject: onError,
+    };
+    task.jobs.push(job);
+    this.#batcher.enqueue(job);
   }
 
   #readChoice(job: PromptJob, choice: ScoredChoice): ScoredSpan {
