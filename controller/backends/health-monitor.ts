@@ -22,6 +22,11 @@ export interface HealthMonitorOptions {
   readonly promptLogprobs?: number;
   /** Told about every probe outcome that is not a plain success (for logs). @default - nothing */
   readonly onProbeFailure?: (backend: Backend, message: string) => void;
+  /**
+   * Told when a backend fails the golden probe: what it answered before may have come from other weights
+   * (the registry drops the model's cached results). @default - nothing
+   */
+  readonly onGoldenMismatch?: (backend: Backend) => void;
 }
 
 export type ProbeOutcome = { ok: true } | { ok: false; mismatch: boolean; message: string };
@@ -35,6 +40,7 @@ export class HealthMonitor {
   readonly #tolerance: number;
   readonly #promptLogprobs: number;
   readonly #onProbeFailure: ((backend: Backend, message: string) => void) | undefined;
+  readonly #onGoldenMismatch: ((backend: Backend) => void) | undefined;
   readonly #running = new Set<Backend>();
   readonly #stop = new AbortController();
   #timer: NodeJS.Timeout | undefined;
@@ -53,6 +59,7 @@ export class HealthMonitor {
     this.#tolerance = options.goldenToleranceNats ?? 0.05;
     this.#promptLogprobs = options.promptLogprobs ?? 0;
     this.#onProbeFailure = options.onProbeFailure;
+    this.#onGoldenMismatch = options.onGoldenMismatch;
   }
 
   /** Probes every backend now and then every interval. */
@@ -77,8 +84,11 @@ export class HealthMonitor {
     if (this.#stop.signal.aborted) return outcome;
     if (outcome.ok) this.#pool.recordSuccess(backend);
     else {
-      if (outcome.mismatch) this.#pool.eject(backend, outcome.message);
-      else this.#pool.recordFailure(backend, new Error(outcome.message));
+      if (outcome.mismatch) {
+        const wasServing = backend.state === 'healthy';
+        this.#pool.eject(backend, outcome.message);
+        if (wasServing) this.#onGoldenMismatch?.(backend);
+      } else this.#pool.recordFailure(backend, new Error(outcome.message));
       this.#onProbeFailure?.(backend, outcome.message);
     }
     return outcome;

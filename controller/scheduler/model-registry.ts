@@ -160,7 +160,7 @@ export class ModelRegistry {
     const config = this.#config;
     model.info = info;
     model.discoveryError = undefined;
-    model.scheduler = new ModelScheduler(info, model.pool, {
+    const scheduler = new ModelScheduler(info, model.pool, {
       batchTokenBudget: config.scheduler.batchTokenBudget,
       maxBatchPrompts: config.scheduler.maxBatchPrompts,
       maxQueuedJobs: config.scheduler.maxQueuedTexts,
@@ -168,6 +168,7 @@ export class ModelRegistry {
       cache: this.cache,
       observer: this.#observer,
     });
+    model.scheduler = scheduler;
     model.pool.recordSuccess(first); // starting → healthy
     model.monitor = new HealthMonitor(model.pool, info, golden, {
       intervalMs: config.health.probeIntervalMs,
@@ -176,6 +177,14 @@ export class ModelRegistry {
       promptLogprobs: golden.promptLogprobs,
       onProbeFailure: (backend, message) =>
         this.#logger.warn({ model: info.name, backend: backend.id, err: message }, 'probe failed'),
+      onGoldenMismatch: (backend) => {
+        // It served traffic until now: its answers in the cache cannot be told from the good ones.
+        this.cache.deletePrefix(scheduler.cacheIdentity);
+        this.#logger.error(
+          { model: info.name, backend: backend.id },
+          'backend answers the golden probe differently from startup: ejected, cached results dropped',
+        );
+      },
     });
     model.monitor.start();
     this.#logger.info(

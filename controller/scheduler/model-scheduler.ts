@@ -6,14 +6,11 @@
  * Short texts go as text prompts (no `/tokenize` round trip); long ones are tokenized and split into rolling
  * windows.
  */
-import type { Backend } from '../backends/backend.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
-import type { ScoredChoice } from '../backends/scored-choice.ts';
 import { NOOP_OBSERVER } from '../observability/observer.ts';
 import type { SchedulerObserver } from '../observability/observer.ts';
-import { InvalidLogprobError } from '../scoring/logprobs.ts';
 import type { ScoredSpan, TokenLogprob } from '../scoring/logprobs.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes } from '../scoring/text-stats.ts';
@@ -22,7 +19,8 @@ import type { PromptJob } from './job-queue.ts';
 import { PromptBatcher } from './prompt-batcher.ts';
 import type { BatcherStats } from './prompt-batcher.ts';
 import { ResultCache, textDigest } from './result-cache.ts';
-import { sumScoredChoice } from './scored-span.ts';
+import { readScoredChoice } from './scored-span.ts';
+import { tokenizeText } from './tokenize-text.ts';
 import type { ModelTextScore, TextOutcome } from './text-score.ts';
 import { RequestWait, TextTask } from './text-task.ts';
 
@@ -251,7 +249,8 @@ export class ModelScheduler {
 
   async #scoreInWindows(task: TextTask): Promise<ModelTextScore> {
     const { info } = this;
-    const tokens = await this.#tokenize(task);
+    task.controller ??= new AbortController();
+    const tokens = await tokenizeText(this.pool, info, task.text, task.controller.signal);
     if (tokens.length === 0)
       throw new TextScoringError('no_scorable_tokens', 'the text has no token to score');
     const windows = rollingWindows(tokens, info.prefixTokenId, info.maxModelLen - 1);
@@ -274,40 +273,6 @@ export class ModelScheduler {
     return detail
       ? { nll, tokens: scored, windows: windows.length, detail }
       : { nll, tokens: scored, windows: windows.length };
-  }
-
-  /** `/tokenize` on a healthy backend, retried once on another replica; carries the task's cancellation. */
-  async #tokenize(task: TextTask): Promise<number[]> {
-    task.controller ??= new AbortController();
-    const { signal } = task.controller;
-    let failed: Backend | undefined;
-    for (;;) {
-      const backend = this.pool.anyHealthy(failed);
-      if (!backend) {
-        throw new BackendError(
-          'BACKEND_UNAVAILABLE',
-          `no ${failed ? 'other ' : ''}healthy backend of model ${this.info.name}`,
-          { backend: this.info.name },
-        );
-      }
-      try {
-        const result = await backend.client.tokenize(
-          this.info.servedName,
-          task.text,
-          false,
-          signal,
-        );
-        this.pool.recordSuccess(backend);
-        return result.tokens;
-      } catch (err) {
-        if (!(err instanceof BackendError)) throw err;
-        if (err.isBackendFault) this.pool.recordFailure(backend, err);
-        if (err.code === 'BACKEND_REJECTED')
-          throw new TextScoringError('text_rejected', err.message);
-        if (!err.retryable || failed) throw err;
-        failed = backend;
-      }
-    }
   }
 
   /** Queues one prompt of a task; `onSpan` gets its scored span, `onError` anything that went wrong. */
@@ -338,7 +303,7 @@ export class ModelScheduler {
       resolve: (choice) => {
         let span: ScoredSpan;
         try {
-          span = this.#readChoice(job, choice);
+          span = readScoredChoice(job, choice, this.info);
         } catch (err) {
           onError(err);
           return;
@@ -349,35 +314,6 @@ export class ModelScheduler {
     };
     task.jobs.push(job);
     this.#batcher.enqueue(job);
-  }
-
-  #readChoice(job: PromptJob, choice: ScoredChoice): ScoredSpan {
-    const { ids } = choice;
-    if (typeof job.prompt !== 'string') {
-      const sent = job.prompt;
-      let same = ids.length === sent.length;
-      for (let i = 0; same && i < sent.length; i++) same = ids[i] === sent[i];
-      if (!same) {
-        throw new BackendError(
-          'BACKEND_BAD_RESPONSE',
-          'the backend scored other tokens than were sent',
-          { backend: this.info.name },
-        );
-      }
-    } else if (ids[0] !== this.info.prefixTokenId) {
-      throw new BackendError(
-        'BACKEND_BAD_RESPONSE',
-        'the backend did not put the prefix token in front of the text',
-        { backend: this.info.name },
-      );
-    }
-    try {
-      return sumScoredChoice(choice, job.scoreFrom, job.withDetail);
-    } catch (err) {
-      if (err instanceof InvalidLogprobError)
-        throw new TextScoringError('invalid_logprob', err.message);
-      throw err;
-    }
   }
 }
 

@@ -3,6 +3,7 @@ import type { RunningController } from '../../../controller/main.ts';
 import { startLocalLm } from '../../../images/local-lm/index.ts';
 import type { LocalLmServer } from '../../../images/local-lm/index.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
+import { fakeLogprob, startFakeVllm } from '../../helpers/fake-vllm.ts';
 import { backendStates, until } from '../scheduler/until.ts';
 import { SENTENCES, tinyBos, tinyBosOtherWeights, tinyNoBos } from './tiny-models.ts';
 
@@ -86,5 +87,39 @@ describe('active health checks', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(servers[0]!.stats().byPath['/health'] ?? 0).toBe(probes);
     await until(() => timers() <= before, 5_000);
+  });
+});
+
+describe('a serving backend that starts answering with other weights', () => {
+  it('is ejected by the golden probe, and the cached results of its model are dropped', async () => {
+    let drift = 0;
+    const shifting = await startFakeVllm({
+      servedName: 'm',
+      overrideLogprob: (ids, j) =>
+        drift ? fakeLogprob(ids[j - 1] as number, ids[j] as number) - drift : undefined,
+    });
+    const steady = await startFakeVllm({ servedName: 'm' });
+    try {
+      controller = await startTestController({
+        models: [{ name: 'm', backends: [shifting.url, steady.url] }],
+        health: { probeIntervalMs: 100, probeTimeoutMs: 1_000 },
+      });
+      await until(async () =>
+        Object.values(await backendStates(controller!.url)).every((s) => s === 'healthy'),
+      );
+      const url = `${controller.url}/v1/perplexity`;
+      await postJson(url, { texts: ['remember me'] });
+      expect((await postJson(url, { texts: ['remember me'] })).json.usage.cache_hits).toBe(1);
+      drift = 0.5;
+      await until(async () => (await backendStates(controller!.url))['m#0'] === 'unhealthy');
+      const after = await postJson(url, { texts: ['remember me'] });
+      expect(after.status).toBe(200);
+      expect(after.json.usage.cache_hits).toBe(0);
+    } finally {
+      await controller?.close();
+      controller = undefined;
+      await shifting.close();
+      await steady.close();
+    }
   });
 });
