@@ -121,7 +121,8 @@ class ControllerChild {
       // EP_OVERHEAD_PROFILE=DIR writes a V8 CPU profile of the controller there.
       execArgv: [
         '--import',
-        'tsx',
+        // Resolved here, so the child finds tsx whatever the working directory.
+        import.meta.resolve('tsx'),
         ...(process.env.EP_OVERHEAD_PROFILE
           ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EP_OVERHEAD_PROFILE}`]
           : []),

@@ -160,4 +160,24 @@ describe('admission', () => {
       false,
     );
   });
+
+  it.each([
+    ['too many texts', { texts: ['a', 'b', 'c', 'd', 'e', 'f'] }, 400, 'texts'],
+    ['a text over the character limit', { texts: ['x'.repeat(101)] }, 400, 'texts[0]'],
+    ['texts over the total byte limit', { texts: ['é'.repeat(60), 'é'.repeat(60)] }, 413, 'texts'],
+  ])('refuses %s before any backend call', async (_what, body, status, param) => {
+    backend = await startFakeVllm({ servedName: 'limited' });
+    controller = await startTestController({
+      models: [{ name: 'limited', backends: [backend.url] }],
+      limits: { maxTextsPerRequest: 5, maxCharsPerText: 100, maxTotalTextBytes: 200 },
+      health: { probeIntervalMs: 600_000 },
+    });
+    const before = textPrompts(backend.completions).length;
+    const tokenizeBefore = backend.tokenizeCalls;
+    const res = await postJson(`${controller.url}/v1/perplexity`, body);
+    expect(res.status).toBe(status);
+    expect(res.json.error.param).toBe(param);
+    expect(textPrompts(backend.completions).length).toBe(before);
+    expect(backend.tokenizeCalls).toBe(tokenizeBefore);
+  });
 });
