@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { startLocalFleet } from '../../images/local-lm/index.ts';
 
@@ -92,7 +93,9 @@ export async function measureStreamMemory(
       cache: { maxBytes: 0 },
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve('controller/main.ts')], {
+  // Both resolved from this file, so the probe works from any working directory.
+  const entry = fileURLToPath(new URL('../../controller/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     env: { ...process.env, EP_CONFIG: configPath, EP_KEY_STORE: 'none' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
