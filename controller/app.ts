@@ -31,8 +31,10 @@ export interface AppDependencies {
   readonly authenticate?: MiddlewareHandler;
   /** Extra middleware run first on every request (metrics). @default - none */
   readonly instrument?: MiddlewareHandler;
-  /** Served at `GET /metrics` (open unless the composer adds auth). @default - no metrics route */
+  /** Served at `GET /metrics`, behind `authenticate` when `auth.metricsRequireKey`. @default - no metrics route */
   readonly metrics?: ControllerMetrics;
+  /** Whether the API key set is loaded (part of `/readyz`). @default - always true */
+  readonly keysLoaded?: () => boolean;
 }
 
 /** Paths that need an API key. */
@@ -61,7 +63,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     bodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`);
+        // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive
+        // client sends its next request into a socket the server is about to drop.
+        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`, {
+          headers: { connection: 'close' },
+        });
       },
     });
   const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
@@ -94,8 +100,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
 
   registerPerplexityRoute(app, config, registry);
   registerLegacyRoutes(app, config, registry);
-  registerStatusRoutes(app, config, registry);
-  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
+  registerStatusRoutes(app, config, registry, deps.keysLoaded);
+  if (deps.metrics) {
+    if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);
+    registerMetricsRoute(app, deps.metrics);
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

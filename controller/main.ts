@@ -63,6 +63,7 @@ export async function startController(
     ...(authenticate ? { authenticate } : {}),
     ...(instrument ? { instrument } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(auth?.keyRing ? { keysLoaded: () => auth.keyRing?.ready ?? true } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>

@@ -14,6 +14,7 @@ import { openKeyStore } from '../controller/auth/stores/open-key-store.ts';
 import { parseConfig } from '../controller/config.ts';
 import { startController } from '../controller/main.ts';
 import { createLogger } from '../controller/observability/logger.ts';
+import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { startLocalFleet } from '../images/local-lm/index.ts';
 
 const DEV_KEY_NAME = 'npm-start';
@@ -64,7 +65,10 @@ async function main(): Promise<void> {
     models: fleet.servers.map((s) => ({ name: s.servedName, backends: [s.url] })),
     auth: { store: `file:${keyStorePath}`, reloadMs: 5_000 },
   });
-  const controller = await startController(config, { logger: createLogger(config.logLevel) });
+  const controller = await startController(config, {
+    logger: createLogger(config.logLevel),
+    metrics: new ControllerMetrics(),
+  });
 
   const url = controller.url;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

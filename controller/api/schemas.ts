@@ -61,12 +61,9 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
           description: 'Ensemble weight per model name (default 1 each).',
           example: { 'llama-sotu': 2 },
         }),
-      details: z
-        .enum(['none', 'tokens'])
-        .default('none')
-        .openapi({
-          description: '"tokens" adds each model\'s tokens with character offsets and logprobs.',
-        }),
+      details: z.enum(['none', 'tokens']).default('none').openapi({
+        description: '"tokens" adds each model\'s tokens with character offsets and logprobs.',
+      }),
       timeout_ms: z
         .int()
         .min(1)
@@ -103,12 +100,9 @@ const ModelFiguresSchema = z
     bits_per_byte: z
       .number()
       .openapi({ description: 'nll / (UTF-8 bytes · ln 2): comparable across tokenizers' }),
-    word_perplexity: z
-      .number()
-      .optional()
-      .openapi({
-        description: 'exp(nll / words); absent when the text has no word or the value overflows',
-      }),
+    word_perplexity: z.number().optional().openapi({
+      description: 'exp(nll / words); absent when the text has no word or the value overflows',
+    }),
     windows: z
       .int()
       .openapi({ description: 'context windows the text was scored in (> 1 for long texts)' }),
@@ -121,13 +115,10 @@ const ModelFiguresSchema = z
             .nullable()
             .openapi({ description: 'the token as the model decodes it alone' }),
           logprob: z.number(),
-          offset: z
-            .int()
-            .nullable()
-            .openapi({
-              description:
-                'character offset of the token in the text, null where it cannot be aligned',
-            }),
+          offset: z.int().nullable().openapi({
+            description:
+              'character offset of the token in the text, null where it cannot be aligned',
+          }),
         }),
       )
       .optional()
@@ -135,11 +126,9 @@ const ModelFiguresSchema = z
   })
   .openapi('ModelFigures');
 
-const TextErrorSchema = z
-  .object({ type: z.string(), message: z.string() })
-  .openapi('TextError', {
-    description: 'why this text (or this model for this text) has no figures',
-  });
+const TextErrorSchema = z.object({ type: z.string(), message: z.string() }).openapi('TextError', {
+  description: 'why this text (or this model for this text) has no figures',
+});
 
 const EnsembleSchema = z
   .object({
@@ -206,13 +195,10 @@ export function legacyRequestSchema(limits: Limits) {
 }
 
 export const LegacyQuerySchema = z.object({
-  model_names: z
-    .string()
-    .optional()
-    .openapi({
-      description: 'Comma-separated model names (default: all).',
-      example: 'llama-sotu,gpt2-brown',
-    }),
+  model_names: z.string().optional().openapi({
+    description: 'Comma-separated model names (default: all).',
+    example: 'llama-sotu,gpt2-brown',
+  }),
 });
 
 export const LegacyResponseSchema = z
@@ -243,5 +229,14 @@ export const ModelsResponseSchema = z
   .openapi('Models');
 
 export const ReadyResponseSchema = z
-  .object({ ready: z.boolean(), models: z.record(z.string(), z.boolean()), min_models: z.int() })
+  .object({
+    ready: z.boolean(),
+    models: z.record(z.string(), z.boolean()),
+    min_models: z.int(),
+    keys_loaded: z
+      .boolean()
+      .openapi({
+        description: 'the API key set has been loaded (always true without key authentication)',
+      }),
+  })
   .openapi('Readiness');

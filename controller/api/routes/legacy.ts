@@ -10,6 +10,7 @@ import type { ControllerConfig } from '../../config.ts';
 import { scoreEnsemble } from '../../scheduler/ensemble-scorer.ts';
 import type { ModelRegistry } from '../../scheduler/model-registry.ts';
 import { ApiError } from '../errors.ts';
+import { tallyResponse } from '../../observability/request-context.ts';
 import { chargeScoredTokens } from '../middleware/auth.ts';
 import {
   ErrorSchema,
@@ -80,6 +81,7 @@ export function registerLegacyRoutes(
       signal: requestSignal(c.req.raw.signal, config.timeouts.requestMs),
     });
     chargeScoredTokens(c, response.usage.tokens);
+    tallyResponse(c, response);
     const out: Record<string, number[]> = {};
     for (const s of selection.schedulers) out[s.info.name] = [];
     for (const result of response.results) {

@@ -13,6 +13,7 @@ export function registerStatusRoutes(
   app: OpenAPIHono,
   config: ControllerConfig,
   registry: ModelRegistry,
+  keysLoaded: () => boolean = () => true,
 ): void {
   app.openapi(
     createRoute({
@@ -49,8 +50,9 @@ export function registerStatusRoutes(
     (c) => {
       const ready = new Set(registry.readyModels());
       const models = Object.fromEntries(registry.names.map((n) => [n, ready.has(n)]));
-      const ok = ready.size >= minReady;
-      return c.json({ ready: ok, models, min_models: minReady }, ok ? 200 : 503);
+      const keys = keysLoaded();
+      const ok = ready.size >= minReady && keys;
+      return c.json({ ready: ok, models, min_models: minReady, keys_loaded: keys }, ok ? 200 : 503);
     },
   );
 
