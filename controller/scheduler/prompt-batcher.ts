@@ -1,8 +1,9 @@
 /**
  * @module
- * Sends one model's prompt jobs to its backends in batches. Work submitted in the same tick is grouped (the
- * pump runs in a microtask), a batch leaves at once when a backend has spare capacity and grows while all are
- * busy, so concurrent requests share backend calls. Failures: a 400 of a list is bisected into solo resends
+ * Sends one model's prompt jobs to its backends in batches. Work submitted in the same turn of the event loop
+ * is grouped (the pump runs on setImmediate, after every request parsed in that I/O phase has queued its
+ * texts), a batch leaves at once when a backend has spare capacity and grows while all are busy, so
+ * concurrent requests share backend calls. Failures: a 400 of a list is bisected into solo resends
  * (one bad prompt fails a whole vLLM list), connection errors and 5xx are retried once on another healthy
  * replica, and a batch whose jobs were all cancelled is aborted on the wire.
  */
@@ -78,7 +79,7 @@ export class PromptBatcher {
     return { batches: this.#batches, prompts: this.#prompts, queued: this.#queued };
   }
 
-  /** Queues a job; it leaves with the next batch (at the latest in this tick's microtasks). */
+  /** Queues a job; it leaves with the next batch (at the latest when this turn of the event loop ends). */
   enqueue(job: PromptJob): void {
     job.queued = true;
     job.enqueuedAt = performance.now();
@@ -98,7 +99,7 @@ export class PromptBatcher {
   schedulePump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    queueMicrotask(this.#pumpTask);
+    setImmediate(this.#pumpTask);
   }
 
   /** Sends batches while there is work and a backend with spare capacity. */
