@@ -5,7 +5,7 @@
  * and is ejected, even though its `/health` says 200. Batch composition moves GPU logprobs by ~1e-2 nats,
  * so the tolerance must stay well above that (vllm-api.md §4).
  */
-import { sumPromptLogprobs } from '../scoring/logprobs.ts';
+import { InvalidLogprobError, sumPromptLogprobs } from '../scoring/logprobs.ts';
 import { BackendError } from './errors.ts';
 import type { ModelInfo } from './model-info.ts';
 import type { VllmClient } from './vllm-client.ts';
@@ -24,8 +24,8 @@ export interface GoldenProbe {
 }
 
 /**
- * Learns the golden value from one backend (the one discovery succeeded on). When the backend rejects
- * `prompt_logprobs: 0` (vllm-api.md §8.1: not every release may take it), it settles for 1.
+ * Learns the golden value from one backend (the one discovery succeeded on). When the backend rejects or
+ * mishandles `prompt_logprobs: 0` (vllm-api.md §8.1: not every release may take it), it settles for 1.
  */
 export async function learnGolden(
   client: VllmClient,
@@ -41,8 +41,9 @@ export async function learnGolden(
     const nllPerToken = await scoreGolden(client, info, prompt, promptLogprobs, signal);
     return { prompt, nllPerToken, promptLogprobs };
   } catch (err) {
-    if (promptLogprobs !== 0 || !(err instanceof BackendError) || err.code !== 'BACKEND_REJECTED')
-      throw err;
+    // A release that takes 0 but leaves the actual token out of its answer is as unusable as one that refuses 0.
+    const refused = err instanceof BackendError && err.code === 'BACKEND_REJECTED';
+    if (promptLogprobs !== 0 || !(refused || err instanceof InvalidLogprobError)) throw err;
     const nllPerToken = await scoreGolden(client, info, prompt, 1, signal);
     return { prompt, nllPerToken, promptLogprobs: 1 };
   }

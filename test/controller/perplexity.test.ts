@@ -238,3 +238,24 @@ describe('POST /v1/perplexity against vLLM-shaped backends', () => {
     details.forEach((t: any, i: number) => expect(t.offset).toBe(i));
   });
 });
+
+describe('a backend that mishandles prompt_logprobs: 0', () => {
+  it('is scored with prompt_logprobs: 1 instead, every text correct', async () => {
+    const backend = await startFakeVllm({ emptyDictsAtZero: true });
+    const controller = await startTestController({
+      models: [{ name: 'm', backends: [backend.url] }],
+    });
+    try {
+      const { status, json } = await postJson(`${controller.url}/v1/perplexity`, {
+        texts: ['abc', 'xyz'],
+      });
+      expect(status).toBe(200);
+      expect(rel(json.results[0].models.m.nll, expected('abc', BOS).nll)).toBeLessThanOrEqual(1e-9);
+      expect(rel(json.results[1].models.m.nll, expected('xyz', BOS).nll)).toBeLessThanOrEqual(1e-9);
+      expect(backend.completions.at(-1)?.body.prompt_logprobs).toBe(1);
+    } finally {
+      await controller.close();
+      await backend.close();
+    }
+  });
+});

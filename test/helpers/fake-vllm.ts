@@ -16,6 +16,8 @@ export interface FakeVllmOptions {
   overrideLogprob?: (ids: readonly number[], j: number) => number | undefined;
   /** Delay every completion by this many ms. */
   delayMs?: number;
+  /** Mimic a release that answers `prompt_logprobs: 0` with empty position dicts (no actual token). */
+  emptyDictsAtZero?: boolean;
 }
 
 export interface FakeVllm {
@@ -127,7 +129,7 @@ export async function startFakeVllm(options: FakeVllmOptions = {}): Promise<Fake
           let dict = `"${id}":{"logprob":${lp},"rank":7,"decoded_token":${JSON.stringify(String.fromCharCode(Math.max(id - 3, 32)))}}`;
           if (k >= 1 && id !== 3)
             dict += `,"3":{"logprob":-0.05,"rank":1,"decoded_token":"\\u0000"}`;
-          positions.push(`{${dict}}`);
+          positions.push(k === 0 && options.emptyDictsAtZero ? '{}' : `{${dict}}`);
         }
         choices.push(
           `{"index":${i},"text":"","logprobs":null,"finish_reason":"length","stop_reason":null,"prompt_token_ids":${JSON.stringify(ids)},"prompt_logprobs":[${positions.join(',')}]}`,
