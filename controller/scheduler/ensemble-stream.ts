@@ -6,8 +6,8 @@
  * a slow consumer holds the window full and so pauses scoring (backpressure reaches the backends).
  */
 import { setMaxListeners } from 'node:events';
-import { combineText } from '../scoring/combine-text.ts';
-import type { ModelOutcome } from '../scoring/combine-text.ts';
+import { combineText } from './combine-text.ts';
+import type { ModelOutcome } from './combine-text.ts';
 import { QuorumError } from './ensemble-scorer.ts';
 import type { EnsembleResponse, TextResult } from './ensemble-scorer.ts';
 import type { ModelScheduler } from './model-scheduler.ts';

@@ -5,12 +5,12 @@
  * scorer and the streaming scorer share it, so a text gets the same result whichever way it was sent.
  */
 import { BackendError } from '../backends/errors.ts';
-import type { TextOutcome } from '../scheduler/text-score.ts';
-import type { ModelResult, TextError, TextResult } from '../scheduler/ensemble-scorer.ts';
-import { ensembleFigures, modelFigures } from './figures.ts';
-import type { ModelFigures } from './figures.ts';
-import { TextScoringError } from './text-error.ts';
-import { utf8Bytes, wordCount } from './text-stats.ts';
+import { ensembleFigures, modelFigures } from '../scoring/figures.ts';
+import type { ModelFigures } from '../scoring/figures.ts';
+import { TextScoringError } from '../scoring/text-error.ts';
+import { utf8Bytes, wordCount } from '../scoring/text-stats.ts';
+import type { ModelResult, TextError, TextResult } from './ensemble-scorer.ts';
+import type { TextOutcome } from './text-score.ts';
 
 /** One model's answer for the text. */
 export interface ModelOutcome {
@@ -107,14 +107,18 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
     });
   }
 
-  const result: TextResult = { index, models: modelResults };
   if (answered.length >= minModels && answered.length > 0) {
     const degraded = missing.length > 0;
-    result.ensemble = {
-      ...ensembleFigures(answered),
-      models_used: answered.map((a) => a.name),
-      degraded,
-      missing_models: missing,
+    // Key order is the reading order of the JSON: the ensemble first, then each model.
+    const result: TextResult = {
+      index,
+      ensemble: {
+        ...ensembleFigures(answered),
+        models_used: answered.map((a) => a.name),
+        degraded,
+        missing_models: missing,
+      },
+      models: modelResults,
     };
     return { ok: true, result, tokens, tokensByModel, bytes: counts.bytes, cacheHits, degraded };
   }
@@ -126,11 +130,11 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       cause: backendFailure,
     };
   }
-  result.error = textFailure ??
-    describeFailure(backendFailure) ?? {
-      type: 'scoring_error',
-      message: 'no model could score the text',
-    };
+  const result: TextResult = {
+    index,
+    models: modelResults,
+    error: textFailure ?? describeFailure(backendFailure),
+  };
   return {
     ok: true,
     result,
