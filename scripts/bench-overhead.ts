@@ -11,9 +11,10 @@
  * Run: `npx tsx scripts/bench-overhead.ts [--texts 1000] [--rounds 5] [--json]`, or from `npm run bench --
  * --overhead`, which calls `runOverheadBench`.
  */
+import { isMainModule } from './lib/main-module.ts';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startInstantVllm } from './lib/instant-vllm.ts';
@@ -342,8 +343,7 @@ export function formatOverhead(r: OverheadResult): string {
   return lines.join('\n');
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const invokedDirectly = isMainModule(import.meta.url);
 if (invokedDirectly) {
   const { values } = parseArgs({
     options: {

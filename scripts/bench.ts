@@ -12,9 +12,9 @@
  * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
  */
+import { isMainModule } from './lib/main-module.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EnsembledPerplexityClient } from '../controller/client/index.ts';
 import { SEED_PUBLISHED, modelledSeconds } from './lib/bench-cost-model.ts';
@@ -222,8 +222,7 @@ async function main(): Promise<void> {
   console.error(`bench: wrote ${file}`);
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const invokedDirectly = isMainModule(import.meta.url);
 if (invokedDirectly) {
   main().then(
     () => process.exit(0),

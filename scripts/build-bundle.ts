@@ -7,6 +7,7 @@
  *
  * Usage: npm run build [-- --entry controller/main.ts --out dist/controller.mjs]
  */
+import { isMainModule } from './lib/main-module.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -67,7 +68,7 @@ export async function buildControllerBundle(opts: BundleOptions = {}): Promise<B
   return { outFile, sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMainModule(import.meta.url)) {
   const { values } = parseArgs({ options: { entry: { type: 'string' }, out: { type: 'string' } } });
   const result = await buildControllerBundle({ entry: values.entry, outFile: values.out });
   console.log(

@@ -4,8 +4,7 @@
  * `aws:SECRET_ID` store. A new key is printed once and never stored; the store holds only its SHA-256 hash.
  * `runKeysCli` is the whole program with its I/O injected, so tests drive it without a subprocess.
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { isMainModule } from './lib/main-module.ts';
 import { parseArgs } from 'node:util';
 import { parseDurationMs, parseInstant } from '../controller/auth/duration.ts';
 import { generateKey, KEY_ID_PATTERN } from '../controller/auth/key-format.ts';
@@ -346,17 +345,7 @@ function positiveInt(text: string, flag: string): number {
   return Number(text);
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   process.exitCode = await runKeysCli(process.argv.slice(2), {
     out: process.stdout,
     err: process.stderr,

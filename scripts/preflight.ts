@@ -8,8 +8,7 @@
  * Exit codes: 0 all checks pass, 1 a check fails (fix the account or the settings), 2 a check could not run
  * (credentials, permissions, network).
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { isMainModule } from './lib/main-module.ts';
 import {
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstancesCommand,
@@ -226,17 +225,7 @@ export async function runPreflight(settings: Settings, deps: PreflightDeps): Pro
   return EXIT.ok;
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   try {
     const settings = loadSettings();
     process.exitCode = await runPreflight(settings, {

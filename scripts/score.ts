@@ -10,10 +10,10 @@
  * a key on the command line lands in shell history), --models a,b, --batch 256, --concurrency 4, --resume,
  * --timeout-ms 300000, --retries 5.
  */
+import { isMainModule } from './lib/main-module.ts';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EnsembledPerplexityClient } from '../controller/client/index.ts';
 import { scoreBatch } from './lib/score-batch.ts';
@@ -261,8 +261,7 @@ async function main(): Promise<void> {
   if (summary.interrupted) process.exitCode = 130;
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const invokedDirectly = isMainModule(import.meta.url);
 if (invokedDirectly) {
   main().catch((err: unknown) => {
     console.error(`score: ${err instanceof Error ? err.message : String(err)}`);
