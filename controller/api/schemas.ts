@@ -233,10 +233,8 @@ export const ReadyResponseSchema = z
     ready: z.boolean(),
     models: z.record(z.string(), z.boolean()),
     min_models: z.int(),
-    keys_loaded: z
-      .boolean()
-      .openapi({
-        description: 'the API key set has been loaded (always true without key authentication)',
-      }),
+    keys_loaded: z.boolean().openapi({
+      description: 'the API key set has been loaded (always true without key authentication)',
+    }),
   })
   .openapi('Readiness');
