@@ -8,6 +8,9 @@ import type { BackendPool } from '../backends/backend-pool.ts';
 import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
+import { utf8Bytes } from '../scoring/text-stats.ts';
+import { learnJoinRule, splitAtSpaces } from './chunked-tokenize.ts';
+import type { JoinRule } from './chunked-tokenize.ts';
 
 /**
  * The text's token ids without special tokens.
@@ -37,9 +40,42 @@ export async function tokenizeText(
     } catch (err) {
       if (!(err instanceof BackendError)) throw err;
       if (err.isBackendFault) pool.recordFailure(backend, err);
-      if (err.code === 'BACKEND_REJECTED') throw new TextScoringError('text_rejected', err.message);
+      if (err.code === 'BACKEND_REJECTED') {
+        if (utf8Bytes(text) + 2 < info.maxModelLen) {
+          throw new TextScoringError('text_rejected', err.message);
+        }
+        return tokenizeInPieces(pool, info, text, signal, err);
+      }
       if (!err.retryable || failed) throw err;
       failed = backend;
     }
   }
+}
+
+/** Join rules learned per model, the first time one of its backends refuses a long text. */
+const joinRules = new WeakMap<ModelInfo, Promise<JoinRule | null>>();
+
+/** The backend refused to tokenize a text longer than its context: tokenize it in pieces that fit. */
+async function tokenizeInPieces(
+  pool: BackendPool,
+  info: ModelInfo,
+  text: string,
+  signal: AbortSignal,
+  refusal: BackendError,
+): Promise<number[]> {
+  const piece = (t: string) => tokenizeText(pool, info, t, signal);
+  let rule = joinRules.get(info);
+  if (!rule) {
+    rule = learnJoinRule(piece);
+    joinRules.set(info, rule);
+    // A failed probe says nothing about the tokenizer: learn again next time.
+    rule.catch(() => joinRules.delete(info));
+  }
+  const known = await rule;
+  if (!known) throw new TextScoringError('text_rejected', refusal.message);
+  // Each piece is shorter than the context in bytes, hence in tokens.
+  const pieces = splitAtSpaces(text, info.maxModelLen - 3, known);
+  const tokens: number[] = [];
+  for (const ids of await Promise.all(pieces.map(piece))) tokens.push(...ids);
+  return tokens;
 }

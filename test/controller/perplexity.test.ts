@@ -259,3 +259,28 @@ describe('a backend that mishandles prompt_logprobs: 0', () => {
     }
   });
 });
+
+describe('a backend whose /tokenize refuses texts longer than the context', () => {
+  it('tokenizes a long text in pieces and scores every token once', async () => {
+    const backend = await startFakeVllm({
+      addsBos: false,
+      maxModelLen: 48,
+      refuseLongTokenize: true,
+    });
+    const controller = await startTestController({
+      models: [{ name: 'm', backends: [backend.url] }],
+    });
+    try {
+      const text = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
+      const { status, json } = await postJson(`${controller.url}/v1/perplexity`, { texts: [text] });
+      expect(status).toBe(200);
+      const got = json.results[0].models.m;
+      expect(got.tokens).toBe(Buffer.byteLength(text));
+      expect(got.windows).toBeGreaterThan(1);
+      expect(rel(got.nll, expected(text, EOS).nll)).toBeLessThanOrEqual(1e-9);
+    } finally {
+      await controller.close();
+      await backend.close();
+    }
+  });
+});

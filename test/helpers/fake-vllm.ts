@@ -16,6 +16,8 @@ export interface FakeVllmOptions {
   overrideLogprob?: (ids: readonly number[], j: number) => number | undefined;
   /** Delay every completion by this many ms. */
   delayMs?: number;
+  /** Mimic a release whose `/tokenize` refuses texts longer than the context. */
+  refuseLongTokenize?: boolean;
   /** Mimic a release that answers `prompt_logprobs: 0` with empty position dicts (no actual token). */
   emptyDictsAtZero?: boolean;
 }
@@ -93,6 +95,15 @@ export async function startFakeVllm(options: FakeVllmOptions = {}): Promise<Fake
     if (req.url === '/tokenize') {
       state.tokenizeCalls++;
       const tokens = tokenize(String(body.prompt), body.add_special_tokens !== false);
+      if (options.refuseLongTokenize && tokens.length > maxModelLen) {
+        error(
+          res,
+          400,
+          `the prompt has ${tokens.length} tokens, more than ${maxModelLen}`,
+          'max_model_len',
+        );
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
