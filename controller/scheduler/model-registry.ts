@@ -119,7 +119,9 @@ export class ModelRegistry {
   async #discover(model: RegisteredModel): Promise<void> {
     const { config } = model;
     let delay = 250;
+    let attempts = 0;
     while (!this.#stop.signal.aborted) {
+      attempts++;
       for (const backend of model.pool.backends) {
         if (this.#stop.signal.aborted) return;
         try {
@@ -145,9 +147,12 @@ export class ModelRegistry {
         } catch (err) {
           model.discoveryError = (err as Error).message;
           backend.lastError = (err as Error).message;
-          this.#logger.warn(
-            { model: config.name, backend: backend.id, err: (err as Error).message },
-            'discovery failed',
+          // Backends take minutes to load their weights: warn on the first failures and then about once a
+          // minute (attempts are 5 s apart by then), not on every retry.
+          const level = attempts <= 3 || attempts % 12 === 0 ? 'warn' : 'debug';
+          this.#logger[level](
+            { model: config.name, backend: backend.id, attempts, err: (err as Error).message },
+            'discovery failed; retrying',
           );
         }
       }
