@@ -122,6 +122,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   });
   app.get('/', swaggerUI({ url: '/openapi.json', title: 'Ensembled Perplexity API' }));
 
+  // A scoring path with the wrong method is a 405 that says which method works, not a 404.
+  app.on(['GET', 'PUT', 'PATCH', 'DELETE'], [...SCORING_PATHS], (c) => {
+    c.header('allow', 'POST');
+    return c.json(errorBody('method_not_allowed', `${c.req.path} takes POST`), 405);
+  });
   app.notFound((c) =>
     c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404),
   );

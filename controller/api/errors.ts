@@ -96,6 +96,16 @@ export function toErrorResponse(err: unknown): {
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
+    if (status === 415) {
+      return {
+        status,
+        body: errorBody(
+          'unsupported_media_type',
+          'send the body as JSON with Content-Type: application/json',
+        ),
+        headers: {},
+      };
+    }
     const type =
       status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'invalid_request';
     const message =

@@ -222,6 +222,16 @@ describe('POST /v1/perplexity against vLLM-shaped backends', () => {
     const inUrl = await postJson(`${controller.url}/v1/perplexity?api_key=abc`, { texts: ['a'] });
     expect(inUrl.status).toBe(400);
     expect(inUrl.json.error.param).toBe('api_key');
+    const plain = await fetch(`${controller.url}/v1/perplexity`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ texts: ['a'] }),
+    });
+    expect(plain.status).toBe(415);
+    expect(((await plain.json()) as any).error.type).toBe('unsupported_media_type');
+    const get = await fetch(`${controller.url}/v1/perplexity`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
     const after = await postJson(`${controller.url}/v1/perplexity`, { texts: ['still serving'] });
     expect(after.status).toBe(200);
   });
