@@ -107,11 +107,20 @@ export class PerplexityStack extends TerraformStack {
       ...base,
       bundleS3Uri: `s3://${BUCKET_PLACEHOLDER}/bundle`,
       hostConfigS3Uri: `s3://${BUCKET_PLACEHOLDER}/config`,
-    }) as { auth?: object };
+    }) as { auth?: object; timeouts?: object };
+    // The request deadline ends before the proxy in front gives up (CloudFront's origin timeout, or the ALB's
+    // idle timeout with a domain), so a slow request gets the controller's JSON 504 rather than the proxy's page.
+    const proxyLimitMs = (s.domain ? s.albIdleTimeoutSeconds : s.originReadTimeoutSeconds) * 1000;
+    const deadlineMs = Math.max(1_000, proxyLimitMs - 2_000);
     // Proxies appending to X-Forwarded-For in front of the controller: the ALB, plus CloudFront without a domain.
     // The failed-auth throttle must key on the client, not on a load balancer node shared by every client.
     const hostConfig = {
       ...rendered,
+      timeouts: {
+        ...rendered.timeouts,
+        requestMs: Math.min(60_000, deadlineMs),
+        maxRequestMs: Math.min(600_000, deadlineMs),
+      },
       auth: { ...rendered.auth, trustedProxies: s.domain ? 1 : 2 },
     };
     this.artifacts = new Artifacts(this, 'artifacts', {

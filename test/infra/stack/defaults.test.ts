@@ -165,6 +165,7 @@ describe('stack with default settings', () => {
       port: number;
       models: { name: string }[];
       auth: object;
+      timeouts: object;
     };
     expect(doc.port).toBe(8080);
     expect(doc.models.map((m) => m.name)).toEqual([
@@ -180,6 +181,8 @@ describe('stack with default settings', () => {
       region: 'us-east-1',
       trustedProxies: 2,
     });
+    // Deadlines end before CloudFront's 60 s origin timeout.
+    expect(doc.timeouts).toMatchObject({ requestMs: 58_000, maxRequestMs: 58_000 });
   });
 
   it('places host subnets only in zones that offer the instance type', () => {

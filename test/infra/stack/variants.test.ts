@@ -52,7 +52,10 @@ describe('stack variants', () => {
       const config = all(s.resource, 'aws_s3_object').find(
         (o) => o.key === 'hosts/host-config.json',
       )!;
-      expect(JSON.parse(String(config.content)).auth.trustedProxies).toBe(1);
+      const doc = JSON.parse(String(config.content));
+      expect(doc.auth.trustedProxies).toBe(1);
+      // Behind the ALB alone (600 s idle timeout) the default deadline stays, and callers may ask for more.
+      expect(doc.timeouts).toMatchObject({ requestMs: 60_000, maxRequestMs: 598_000 });
     });
 
     it('looks the zone up by name when no id is given', () => {
