@@ -5,30 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REFERENCE_MODELS } from '../../../infra/host/reference-models.ts';
 import { hostSettings, TWO_BY_TWO } from './fixtures.ts';
-import { HostSim, type SimOptions } from './host-sim.ts';
-import type { HostSettings } from '../../../infra/host/types.ts';
+import { bootOk, sim } from './sim-helpers.ts';
 import { requireTool, runWithTool } from './tools.ts';
-
-const sims: HostSim[] = [];
-afterEach(() => {
-  for (const s of sims.splice(0)) s.dispose();
-});
-
-function sim(settings: HostSettings = hostSettings(), opts: SimOptions = {}): HostSim {
-  const s = new HostSim(settings, opts);
-  sims.push(s);
-  return s;
-}
-
-/** Boots, expecting success, then lets "systemd" start what the script started. */
-function bootOk(host: HostSim): void {
-  const r = host.boot();
-  expect(r.status, `ep-boot.sh failed:\n${r.stderr}`).toBe(0);
-  host.playStartedUnits();
-}
 
 /** The value after `flag` in an argv. */
 function flag(args: readonly string[], name: string): string | undefined {

@@ -4,28 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, readlinkSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hostSettings } from './fixtures.ts';
-import { HostSim, type SimOptions } from './host-sim.ts';
-import type { HostSettings } from '../../../infra/host/types.ts';
-
-const sims: HostSim[] = [];
-afterEach(() => {
-  for (const s of sims.splice(0)) s.dispose();
-});
-
-function sim(settings: HostSettings = hostSettings(), opts: SimOptions = {}): HostSim {
-  const s = new HostSim(settings, opts);
-  sims.push(s);
-  return s;
-}
-
-/** Boots, expecting success, then lets "systemd" start what the script started. */
-function bootOk(host: HostSim): void {
-  const r = host.boot();
-  expect(r.status, `ep-boot.sh failed:\n${r.stderr}`).toBe(0);
-  host.playStartedUnits();
-}
+import { bootOk, sim } from './sim-helpers.ts';
 
 describe('ep-boot.sh storage and failures', () => {
   it('formats and mounts the instance store once; a reboot mounts it again without formatting', () => {
