@@ -6,13 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import {
-  describeIssues,
-  emptyKeyStoreDocument,
-  KeyStoreDocumentSchema,
-  type KeyStoreDocument,
-} from '../key-record.ts';
+import { emptyKeyStoreDocument } from '../key-record.ts';
 import { KeyStoreError, type KeyStore } from './key-store.ts';
+import { documentToSave, parseDocument } from './store-document.ts';
 
 export interface FileKeyStoreOptions {
   /**
@@ -66,20 +62,14 @@ export function createFileKeyStore(path: string, options: FileKeyStoreOptions = 
     },
 
     async save(doc) {
-      const checked = KeyStoreDocumentSchema.safeParse(doc);
-      if (!checked.success) {
-        throw new KeyStoreError(
-          'EP_KEYSTORE_INVALID',
-          `refusing to write an invalid key store document to ${file}:\n${describeIssues(checked.error)}`,
-        );
-      }
+      const checked = documentToSave(doc, file);
       await requireDirectory();
       const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       try {
         // 'wx' fails rather than follow a planted symlink or reuse someone else's file.
         const handle = await open(temp, 'wx', 0o600);
         try {
-          await handle.writeFile(`${JSON.stringify(checked.data, null, 2)}\n`, 'utf8');
+          await handle.writeFile(`${JSON.stringify(checked, null, 2)}\n`, 'utf8');
           await handle.sync();
         } finally {
           await handle.close();
@@ -92,26 +82,6 @@ export function createFileKeyStore(path: string, options: FileKeyStoreOptions = 
       await syncDirectory(dir);
     },
   };
-}
-
-/** Parses and validates a stored document; `where` names the store in errors. */
-export function parseDocument(text: string, where: string): KeyStoreDocument {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new KeyStoreError('EP_KEYSTORE_INVALID', `key store ${where} is not valid JSON`, {
-      cause: err,
-    });
-  }
-  const result = KeyStoreDocumentSchema.safeParse(json);
-  if (!result.success) {
-    throw new KeyStoreError(
-      'EP_KEYSTORE_INVALID',
-      `key store ${where} is not a valid key store document:\n${describeIssues(result.error)}`,
-    );
-  }
-  return result.data;
 }
 
 /** Makes the rename durable across a power loss. Best effort: some filesystems cannot fsync a directory. */

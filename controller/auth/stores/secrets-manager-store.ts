@@ -10,8 +10,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { describeIssues, KeyStoreDocumentSchema } from '../key-record.ts';
-import { parseDocument } from './file-store.ts';
+import { documentToSave, parseDocument } from './store-document.ts';
 import { KeyStoreError, type KeyStore } from './key-store.ts';
 
 export interface SecretsManagerKeyStoreOptions {
@@ -63,18 +62,12 @@ export function createSecretsManagerKeyStore(
     },
 
     async save(doc) {
-      const checked = KeyStoreDocumentSchema.safeParse(doc);
-      if (!checked.success) {
-        throw new KeyStoreError(
-          'EP_KEYSTORE_INVALID',
-          `refusing to write an invalid key store document to ${secretId}:\n${describeIssues(checked.error)}`,
-        );
-      }
+      const checked = documentToSave(doc, secretId);
       try {
         await getClient().send(
           new PutSecretValueCommand({
             SecretId: secretId,
-            SecretString: JSON.stringify(checked.data),
+            SecretString: JSON.stringify(checked),
           }),
         );
       } catch (err) {
