@@ -17,8 +17,12 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { startInstantVllm } from './lib/instant-vllm.ts';
-import type { InstantVllm } from './lib/instant-vllm.ts';
+import {
+  instantEngine,
+  startLocalLm,
+  type InstantEngine,
+  type LocalLmServer,
+} from '../images/local-lm/index.ts';
 
 export interface OverheadOptions {
   /** Models (instant backends, alternating Llama-style and GPT-2-style tokenizers). @default 4 */
@@ -200,17 +204,20 @@ export async function runOverheadBench(options: OverheadOptions = {}): Promise<O
   const concurrency = options.concurrency ?? 16;
   const latencyRuns = options.latencyRuns ?? 500;
 
-  const backends: InstantVllm[] = [];
+  const engines: InstantEngine[] = [];
+  const backends: LocalLmServer[] = [];
   for (let m = 0; m < nModels; m++) {
-    backends.push(await startInstantVllm({ servedName: `m${m}`, addsBos: m % 2 === 0 }));
+    const engine = instantEngine({ name: `m${m}`, addsBos: m % 2 === 0 });
+    engines.push(engine);
+    backends.push(await startLocalLm({ model: engine, maxModelLen: 4096 }));
   }
-  const names = backends.map((b) => b.servedName);
+  const names = engines.map((e) => e.name);
   const controller = await ControllerChild.start(
     { models: backends.map((b) => ({ name: b.servedName, backends: [b.url] })) },
     options.metrics ?? true,
   );
   const toController = new Pool(controller.url, { connections: concurrency });
-  const toBackend = new Pool((backends[0] as InstantVllm).url, { connections: 1 });
+  const toBackend = new Pool((backends[0] as LocalLmServer).url, { connections: 1 });
   try {
     const cpu: CpuScenario[] = [];
     let tagCounter = 0;
@@ -219,9 +226,9 @@ export async function runOverheadBench(options: OverheadOptions = {}): Promise<O
       const walls: number[] = [];
       for (let r = 0; r < warmup + rounds; r++) {
         const texts = makeTexts(nTexts, words, `r${tagCounter++}`);
-        for (const b of backends) {
-          b.forget();
-          b.prepare(texts);
+        for (const e of engines) {
+          e.forget();
+          e.prepare(texts);
         }
         const tasks: (() => Promise<void>)[] = [];
         for (let i = 0; i < texts.length; i += k) {
@@ -253,20 +260,20 @@ export async function runOverheadBench(options: OverheadOptions = {}): Promise<O
     const latency: LatencyComparison[] = [];
     for (const models of latencyRuns > 0 ? [[names[0] as string], names] : []) {
       const texts = makeTexts(latencyRuns + 50, words, `lat${models.length}`);
-      for (const b of backends) {
-        b.forget();
-        b.prepare(texts);
+      for (const e of engines) {
+        e.forget();
+        e.prepare(texts);
       }
       const direct: number[] = [];
       const through: number[] = [];
-      const backend0 = backends[0] as InstantVllm;
+      const engine0 = engines[0] as InstantEngine;
       for (let i = 0; i < texts.length; i++) {
         const text = texts[i] as string;
         // Interleaved, so that machine noise hits both series alike.
         let t0 = performance.now();
         await postJson(toBackend, '/v1/completions', {
-          model: backend0.servedName,
-          prompt: [backend0.promptFor(text)],
+          model: engine0.name,
+          prompt: [engine0.promptFor(text)],
           max_tokens: 0,
           echo: true,
           prompt_logprobs: 0,

@@ -4,7 +4,7 @@
  * served-name check (404), logprob caps, prompt list rules, tokenization and the context-length check. Any bad
  * prompt fails the whole request with 400.
  */
-import type { LocalModel } from '../models.ts';
+import type { ModelEngine } from '../engines/model-engine.ts';
 import { badRequest, VllmError } from './errors.ts';
 
 /** vLLM's `--max-logprobs` default. */
@@ -94,7 +94,7 @@ function promptList(prompt: unknown): (string | number[])[] {
 /** Validates a request body against the served model; throws VllmError (400/404) on the first problem. */
 export function planCompletion(
   raw: unknown,
-  model: LocalModel,
+  model: ModelEngine,
   maxModelLen: number,
 ): CompletionPlan {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

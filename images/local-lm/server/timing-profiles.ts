@@ -100,3 +100,18 @@ export function timingForFamily(p: TimingProfile | string, family: ModelFamily):
   if (typeof p === 'string' && ALIASES[p]) return resolveTimingProfile(`${p}-${family}`);
   return resolveTimingProfile(p);
 }
+
+/** A profile in which every call takes `ms` and the steps take no time: a plain fixed response delay. */
+export function fixedLatency(ms: number): TimingProfile {
+  if (!(ms >= 0)) throw new Error(`a fixed latency must be ≥ 0 ms, got ${ms}`);
+  return {
+    name: `fixed-${ms}ms`,
+    callMs: ms,
+    stepMs: 0,
+    tokenMs: 0,
+    floorMs: 0,
+    maxSeqs: Infinity,
+    maxTokens: Infinity,
+    chunkedPrefill: true,
+  };
+}
