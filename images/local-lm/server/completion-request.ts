@@ -1,6 +1,7 @@
 /**
  * @module
- * Validation of `POST /v1/completions` the way vLLM does it (shared/reference/vllm-api.md §1): field types, the
+ * Validation of `POST /v1/completions` the way vLLM does it (`CompletionRequest` and its renderer in
+ * https://github.com/vllm-project/vllm, `vllm/entrypoints/openai/`): field types, the
  * served-name check (404), logprob caps, prompt list rules, tokenization and the context-length check. Any bad
  * prompt fails the whole request with 400.
  */
