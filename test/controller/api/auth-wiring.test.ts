@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKey } from '../../../controller/auth/key-format.ts';
@@ -8,6 +7,7 @@ import { ControllerMetrics } from '../../../controller/observability/metrics.ts'
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
 import type { FakeVllm } from '../../helpers/fake-vllm.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 describe('authentication wired from the configuration', () => {
   const running: Array<RunningController | FakeVllm> = [];
@@ -18,7 +18,7 @@ describe('authentication wired from the configuration', () => {
   it('is not ready, and refuses scoring with 503, while no key set could be loaded', async () => {
     const backend = await startFakeVllm();
     running.push(backend);
-    const missing = join(mkdtempSync(join(tmpdir(), 'ep-keys-')), 'no-such-dir', 'keys.json');
+    const missing = join(tempDir('ep-keys-'), 'no-such-dir', 'keys.json');
     const controller = await startTestController({
       models: [{ name: 'm', backends: [backend.url] }],
       auth: { store: `file:${missing}` },
@@ -39,7 +39,7 @@ describe('authentication wired from the configuration', () => {
   it('scores with a key from the file store, and guards /metrics when metricsRequireKey is set', async () => {
     const backend = await startFakeVllm();
     running.push(backend);
-    const dir = mkdtempSync(join(tmpdir(), 'ep-keys-'));
+    const dir = tempDir('ep-keys-');
     const { key, id, hash } = generateKey();
     const store = join(dir, 'keys.json');
     writeFileSync(
