@@ -17,6 +17,8 @@ export interface PlannedPrompt {
   tokens: number[];
   /** The prompt as text (string prompts as given; token prompts decoded). */
   text: string;
+  /** Whether the request gave it as text (else as token ids). */
+  fromText: boolean;
 }
 
 export interface CompletionPlan {
@@ -26,6 +28,7 @@ export interface CompletionPlan {
   promptLogprobs: number | null;
   logprobs: number | null;
   returnTokenIds: boolean;
+  addSpecialTokens: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -147,12 +150,12 @@ export function planCompletion(
           'Either prompt or prompt_embeds must be provided and non-empty.',
           'prompt',
         );
-      return { tokens: model.tokenizer.encode(p, addSpecial), text: p };
+      return { tokens: model.tokenizer.encode(p, addSpecial), text: p, fromText: true };
     }
     for (const t of p) {
       if (t < 0 || t >= vocab) throw badRequest(`Token id ${t} is out of vocabulary`, 'prompt');
     }
-    return { tokens: p, text: model.tokenizer.decode(p) };
+    return { tokens: p, text: model.tokenizer.decode(p), fromText: false };
   });
 
   // vLLM: max input = max_model_len − (max_tokens or 0); echo with max_tokens 0 may use the whole context.
@@ -175,5 +178,6 @@ export function planCompletion(
     promptLogprobs: plannedPromptLogprobs,
     logprobs,
     returnTokenIds,
+    addSpecialTokens: addSpecial,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ModelEngine } from '../engines/model-engine.ts';
+import type { ChoiceCache, RenderedChoice } from './choice-cache.ts';
 import type { CompletionPlan, PlannedPrompt } from './completion-request.ts';
 import { promptLogprobsJson, pyFloat, rawObject, type LogprobEntry } from './json.ts';
 import type { ReleaseQuirks } from './release-quirks.ts';
@@ -17,12 +18,8 @@ export interface ScoreOptions {
   /** Fault injection: report −9999 for the actual token at this position of every prompt (clamped). */
   negInfPosition?: number | null;
   quirks?: ReleaseQuirks;
-}
-
-interface ChoiceResult {
-  json: string;
-  promptTokens: number;
-  completionTokens: number;
+  /** Answers repeated text prompts from memory (skipped while a negInf fault is in effect). */
+  cache?: ChoiceCache;
 }
 
 /** vLLM writes −∞ (and anything below its sentinel) as the sentinel. */
@@ -89,12 +86,12 @@ function classicLogprobs(
   ]);
 }
 
-function choice(
+function renderChoice(
   model: ModelEngine,
   plan: CompletionPlan,
   index: number,
   opts: ScoreOptions,
-): ChoiceResult {
+): RenderedChoice {
   const prompt = plan.prompts[index]!;
   const k = Math.max(plan.promptLogprobs ?? 0, plan.logprobs ?? 0);
   const wantScores = plan.promptLogprobs !== null || (plan.echo && plan.logprobs !== null);
@@ -149,7 +146,6 @@ function choice(
   const visible = (p: (LogprobEntry[] | null)[]) => (emptyDicts ? p.map((e) => e && []) : p);
 
   const fields: [string, string][] = [
-    ['index', String(index)],
     ['text', JSON.stringify(text)],
     ['logprobs', logprobs],
     ['finish_reason', '"length"'],
@@ -163,7 +159,7 @@ function choice(
   ]);
   if (plan.returnTokenIds) fields.push(['prompt_token_ids', JSON.stringify(prompt.tokens)]);
   return {
-    json: rawObject(fields),
+    rest: rawObject(fields).slice(1),
     promptTokens: prompt.tokens.length,
     completionTokens: generated.length,
   };
@@ -183,13 +179,21 @@ export async function completionResponse(
   opts: ScoreOptions = {},
   signal?: AbortSignal,
 ): Promise<string> {
-  const choices: ChoiceResult[] = [];
+  const choices: RenderedChoice[] = [];
+  const cache =
+    opts.negInfPosition === undefined || opts.negInfPosition === null ? opts.cache : undefined;
   for (let i = 0; i < plan.prompts.length; i++) {
     if (i > 0 && i % PROMPTS_PER_SLICE === 0) {
       await new Promise((r) => setImmediate(r));
       signal?.throwIfAborted();
     }
-    choices.push(choice(model, plan, i, opts));
+    const key = cache?.key(plan, plan.prompts[i]!) ?? null;
+    let rendered = key === null ? undefined : cache!.get(key);
+    if (!rendered) {
+      rendered = renderChoice(model, plan, i, opts);
+      if (key !== null) cache!.set(key, rendered);
+    }
+    choices.push(rendered);
   }
   const promptTokens = choices.reduce((a, c) => a + c.promptTokens, 0);
   const completionTokens = choices.reduce((a, c) => a + c.completionTokens, 0);
@@ -198,7 +202,7 @@ export async function completionResponse(
     ['object', '"text_completion"'],
     ['created', String(Math.floor(Date.now() / 1000))],
     ['model', JSON.stringify(model.name)],
-    ['choices', `[${choices.map((c) => c.json).join(',')}]`],
+    ['choices', `[${choices.map((c, i) => `{"index":${i},${c.rest}`).join(',')}]`],
     // Present (null) in newer vLLM responses; kept so parsers meet them.
     ['service_tier', 'null'],
     ['system_fingerprint', 'null'],

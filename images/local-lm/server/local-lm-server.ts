@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelEngine } from '../engines/model-engine.ts';
 import { loadModel } from '../models.ts';
+import { ChoiceCache } from './choice-cache.ts';
 import { handleControl } from './control.ts';
 import { GpuEmulator } from './gpu-emulator.ts';
 import { VllmError, type ErrorFormat } from './errors.ts';
@@ -42,6 +43,11 @@ export interface LocalLmOptions {
   quirks?: ReleaseQuirks;
   /** Sees each completion's request and response body as soon as the body is ready (before GPU time). */
   onCompletion?: (exchange: CompletionExchange) => void;
+  /**
+   * Keep the rendered choices of this many recent text prompts and answer repeats from memory, so a benchmark
+   * can warm the server and then measure only its client. @default 0 - off: every request is computed
+   */
+  choiceCacheSize?: number;
 }
 
 export interface LocalLmStats {
@@ -88,6 +94,7 @@ export async function startLocalLm(opts: LocalLmOptions): Promise<LocalLmServer>
     gpu,
     quirks: opts.quirks ?? {},
     onCompletion: opts.onCompletion,
+    choiceCache: opts.choiceCacheSize ? new ChoiceCache(opts.choiceCacheSize) : undefined,
     createdAt: Math.floor(Date.now() / 1000),
     // Without the timing model the CPU is the GPU: a completion being computed is "running".
     gauges: () =>

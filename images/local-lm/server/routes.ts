@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ModelEngine } from '../engines/model-engine.ts';
+import type { ChoiceCache } from './choice-cache.ts';
 import { planCompletion } from './completion-request.ts';
 import { completionResponse } from './completion-response.ts';
 import type { GpuEmulator } from './gpu-emulator.ts';
@@ -26,6 +27,8 @@ export interface RouteContext {
   /** GPU time emulation, or null to answer as fast as the CPU can. */
   gpu: GpuEmulator | null;
   quirks: ReleaseQuirks;
+  /** Rendered choices of recent text prompts, when the server keeps them. */
+  choiceCache?: ChoiceCache;
   /** Sees each completion's request and response body as soon as the body is ready. */
   onCompletion?: (exchange: CompletionExchange) => void;
   createdAt: number;
@@ -146,7 +149,7 @@ export async function completionsReply(
   const plan = planCompletion(raw, ctx.model, ctx.maxModelLen);
   ctx.counters.computing++;
   try {
-    const options = { negInfPosition, quirks: ctx.quirks };
+    const options = { negInfPosition, quirks: ctx.quirks, cache: ctx.choiceCache };
     const compute = completionResponse(ctx.model, plan, options, signal).then((response) => {
       ctx.onCompletion?.({ request: raw as Record<string, unknown>, response });
       return response;

@@ -116,6 +116,41 @@ describe('server options every engine shares', () => {
   });
 });
 
+describe('the choice cache (choiceCacheSize)', () => {
+  it('answers a repeated text prompt from memory, byte for byte, and computes token prompts and new shapes', async () => {
+    let scored = 0;
+    const s = await serve({
+      model: scriptedEngine({
+        name: 's',
+        overrideLogprob: () => {
+          scored++;
+          return undefined;
+        },
+      }),
+      choiceCacheSize: 8,
+    });
+    const choicesOf = async (body: unknown) =>
+      JSON.stringify(((await post(s.url, '/v1/completions', body)).json as CompletionBody).choices);
+    const first = await choicesOf(scoring('s', ['abc', 'de']));
+    const afterFirst = scored;
+    expect(afterFirst).toBeGreaterThan(0);
+    // Same prompts in another order: served from memory, each under its new index.
+    const again = JSON.parse(await choicesOf(scoring('s', ['de', 'abc'])));
+    expect(scored).toBe(afterFirst);
+    const [abc, de] = JSON.parse(first);
+    expect(again).toEqual([
+      { ...de, index: 0 },
+      { ...abc, index: 1 },
+    ]);
+    // Another request shape, or token ids, is scored again.
+    await choicesOf(scoring('s', ['abc'], { prompt_logprobs: 0 }));
+    expect(scored).toBeGreaterThan(afterFirst);
+    const beforeIds = scored;
+    await choicesOf(scoring('s', [[1, ...scriptedTokenIds('abc')]]));
+    expect(scored).toBeGreaterThan(beforeIds);
+  });
+});
+
 describe('the instant engine', () => {
   it('scores word tokens with float32 log-probs, the same with and without prepare', async () => {
     const engine = instantEngine({ name: 'i', addsBos: false });
