@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeyAuth } from '../../../controller/api/middleware/auth.ts';
+import { apiKeyAuth } from '../../../controller/api/middleware/api-key-auth.ts';
 import { AuthFailureThrottle } from '../../../controller/auth/auth-failure-throttle.ts';
 import { generateKey } from '../../../controller/auth/key-format.ts';
 import { KeyRing } from '../../../controller/auth/key-ring.ts';
