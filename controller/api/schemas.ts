@@ -126,9 +126,11 @@ export const ModelFiguresSchema = z
   })
   .openapi('ModelFigures');
 
-export const TextErrorSchema = z.object({ type: z.string(), message: z.string() }).openapi('TextError', {
-  description: 'why this text (or this model for this text) has no figures',
-});
+export const TextErrorSchema = z
+  .object({ type: z.string(), message: z.string() })
+  .openapi('TextError', {
+    description: 'why this text (or this model for this text) has no figures',
+  });
 
 export const EnsembleSchema = z
   .object({

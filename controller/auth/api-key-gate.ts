@@ -117,16 +117,26 @@ export function apiKeyGate(options: ApiKeyGateOptions): ApiKeyGate {
 
       const gate = throttle.check(client, now);
       if (!gate.allowed) {
-        return refuse(429, 'rate_limit_exceeded', 'too many failed authentication attempts; retry later', {
-          'Retry-After': String(gate.retryAfterSeconds),
-        });
+        return refuse(
+          429,
+          'rate_limit_exceeded',
+          'too many failed authentication attempts; retry later',
+          {
+            'Retry-After': String(gate.retryAfterSeconds),
+          },
+        );
       }
 
       const header = request.authorization;
       if (header === undefined || header.trim() === '') {
-        return refuse(401, 'unauthorized', 'missing API key: send it as "Authorization: Bearer <key>"', {
-          'WWW-Authenticate': `Bearer realm="${REALM}"`,
-        });
+        return refuse(
+          401,
+          'unauthorized',
+          'missing API key: send it as "Authorization: Bearer <key>"',
+          {
+            'WWW-Authenticate': `Bearer realm="${REALM}"`,
+          },
+        );
       }
 
       if (!keyRing.ready) {

@@ -75,9 +75,14 @@ export function registerLegacyRoutes(
         const figures = result.models[name];
         if (!figures || 'error' in figures) {
           const why = figures && 'error' in figures ? figures.error.message : 'not scored';
-          throw new ApiError(422, 'unscorable_prompt', `prompts[${result.index}] (${name}): ${why}`, {
-            param: `prompts[${result.index}]`,
-          });
+          throw new ApiError(
+            422,
+            'unscorable_prompt',
+            `prompts[${result.index}] (${name}): ${why}`,
+            {
+              param: `prompts[${result.index}]`,
+            },
+          );
         }
         out[name]?.push(figures.perplexity);
       }

@@ -72,7 +72,8 @@ describe('apiKeyAuth middleware', () => {
 
   it('answers the same 401 for malformed, unknown, revoked and expired keys', async () => {
     const { bearer, call, revoked, expired } = await setup();
-    const unknownKey = (await import('../../../../controller/auth/key-format.ts')).generateKey().key;
+    const unknownKey = (await import('../../../../controller/auth/key-format.ts')).generateKey()
+      .key;
     const responses = [
       await bearer('not-a-key'),
       await call({ Authorization: 'Basic dXNlcjpwYXNz' }),
