@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { startAuthentication } from '../auth/authentication.ts';
 import type { ControllerConfig } from '../config.ts';
@@ -44,10 +45,22 @@ export interface RunningController {
   close(): Promise<void>;
 }
 
-export async function startController(
+/** The controller's parts before it serves: the app answers `app.request()` without a socket. */
+export interface AssembledController {
+  readonly app: OpenAPIHono;
+  readonly registry: ModelRegistry;
+  /** Stops reloading keys and closes the backend pools. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the registry, authentication (loading the key set once) and the app, without listening or discovering
+ * backends (`registry.start()` does that).
+ */
+export async function assembleController(
   config: ControllerConfig,
   options: StartOptions = {},
-): Promise<RunningController> {
+): Promise<AssembledController> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const observer = options.observer ?? options.metrics;
   const registry = new ModelRegistry(config, logger, observer ? { observer } : {});
@@ -64,6 +77,29 @@ export async function startController(
     ...(instrument ? { instrument } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(auth?.keyRing ? { keysLoaded: () => auth.keyRing?.ready ?? true } : {}),
+  });
+  return {
+    app,
+    registry,
+    async close() {
+      auth?.stop();
+      await registry.close();
+    },
+  };
+}
+
+export async function startController(
+  config: ControllerConfig,
+  options: StartOptions = {},
+): Promise<RunningController> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const {
+    app,
+    registry,
+    close: closeParts,
+  } = await assembleController(config, {
+    ...options,
+    logger,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
@@ -98,8 +134,7 @@ export async function startController(
       await drained;
       clearInterval(sweep);
       clearTimeout(timer);
-      auth?.stop();
-      await registry.close();
+      await closeParts();
     })());
   return { url, port, registry, server, close };
 }
