@@ -19,6 +19,12 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
+/** An error response of a route, for its OpenAPI `responses`. */
+export const errorResponse = (description: string) => ({
+  content: { 'application/json': { schema: ErrorSchema } },
+  description,
+});
+
 export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
   return z
     .object({

@@ -10,17 +10,12 @@ import type { ControllerConfig } from '../../config.ts';
 import type { ModelRegistry } from '../../models/model-registry.ts';
 import { ApiError } from '../errors.ts';
 import {
-  ErrorSchema,
+  errorResponse,
   LegacyQuerySchema,
   LegacyResponseSchema,
   legacyRequestSchema,
 } from '../schemas.ts';
 import type { ScoringService } from './scoring-service.ts';
-
-const errors = (description: string) => ({
-  content: { 'application/json': { schema: ErrorSchema } },
-  description,
-});
 
 export function registerLegacyRoutes(
   app: OpenAPIHono,
@@ -45,12 +40,12 @@ export function registerLegacyRoutes(
         content: { 'application/json': { schema: LegacyResponseSchema } },
         description: '{model: [perplexity per prompt]}',
       },
-      400: errors('Invalid request'),
-      401: errors('Missing or invalid API key'),
-      404: errors('Unknown model'),
-      422: errors('A prompt cannot be scored (e.g. empty); `param` names it'),
-      503: errors('A model is unavailable'),
-      504: errors('The deadline passed'),
+      400: errorResponse('Invalid request'),
+      401: errorResponse('Missing or invalid API key'),
+      404: errorResponse('Unknown model'),
+      422: errorResponse('A prompt cannot be scored (e.g. empty); `param` names it'),
+      503: errorResponse('A model is unavailable'),
+      504: errorResponse('The deadline passed'),
     },
   });
 

@@ -6,14 +6,9 @@ import { createRoute } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerConfig } from '../../config.ts';
 import { ApiError } from '../errors.ts';
-import { ErrorSchema, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
+import { errorResponse, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { NDJSON, PerplexityStreamLineSchema, ndjsonResponse } from './perplexity-stream.ts';
 import type { ScoreTextsRequest, ScoringService } from './scoring-service.ts';
-
-const errors = (description: string) => ({
-  content: { 'application/json': { schema: ErrorSchema } },
-  description,
-});
 
 export function registerPerplexityRoute(
   app: OpenAPIHono,
@@ -46,13 +41,13 @@ export function registerPerplexityRoute(
         description:
           'Scores; with `"stream": true`, NDJSON lines as texts complete, then a summary line',
       },
-      400: errors('Invalid request: the message and `param` name the field'),
-      401: errors('Missing or invalid API key'),
-      404: errors('Unknown model'),
-      413: errors('Body or texts over the size limits'),
-      429: errors('Rate limit exceeded (see Retry-After)'),
-      503: errors('Not enough models available, or the queue is full (see Retry-After)'),
-      504: errors('The deadline passed'),
+      400: errorResponse('Invalid request: the message and `param` name the field'),
+      401: errorResponse('Missing or invalid API key'),
+      404: errorResponse('Unknown model'),
+      413: errorResponse('Body or texts over the size limits'),
+      429: errorResponse('Rate limit exceeded (see Retry-After)'),
+      503: errorResponse('Not enough models available, or the queue is full (see Retry-After)'),
+      504: errorResponse('The deadline passed'),
     },
   });
 
