@@ -178,6 +178,19 @@ export class KeyAdmin {
     return { record, key: issued.key };
   }
 
+  /**
+   * Deletes the records `select` picks and returns them: for a tool that owns a family of keys, such as the
+   * per-process development keys of `npm start`. Operators revoke instead, which leaves a record.
+   */
+  async remove(select: (record: KeyRecord) => boolean): Promise<KeyRecord[]> {
+    const doc = await this.store.load();
+    const removed = doc.keys.filter(select);
+    if (removed.length === 0) return [];
+    doc.keys = doc.keys.filter((k) => !select(k));
+    await this.store.save(doc);
+    return removed;
+  }
+
   #find(doc: KeyStoreDocument, id: string): KeyRecord {
     const record = doc.keys.find((k) => k.id === id);
     if (!record) {

@@ -43,7 +43,9 @@ describe('KeyAdmin', () => {
     const next = await admin.rotate(first.record.id, { graceMs: HOUR });
     expect(next.record.expiresAt).toBe(new Date(T0 + 120 * DAY).toISOString());
     const never = await admin.create({ name: 'forever' });
-    expect((await admin.rotate(never.record.id, { graceMs: HOUR })).record.expiresAt).toBeUndefined();
+    expect(
+      (await admin.rotate(never.record.id, { graceMs: HOUR })).record.expiresAt,
+    ).toBeUndefined();
     const chosen = await admin.rotate(next.record.id, { graceMs: HOUR, expiresAt: T0 + 31 * DAY });
     expect(chosen.record.expiresAt).toBe(new Date(T0 + 31 * DAY).toISOString());
   });
