@@ -16,7 +16,7 @@ import { isMainModule } from './lib/main-module.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EnsembledPerplexityClient } from '../controller/client/index.ts';
+import { EnsembledPerplexityClient } from '../clients/typescript/src/index.ts';
 import { SEED_PUBLISHED, modelledSeconds } from './lib/bench-cost-model.ts';
 import { machineInfo } from './lib/bench-machine.ts';
 import { startLocalStack } from './lib/bench-stack.ts';

@@ -5,8 +5,8 @@ import {
   EnsembledPerplexityError,
   StreamError,
   isSummaryLine,
-} from '../../../controller/client/index.ts';
-import type { StreamLine } from '../../../controller/client/index.ts';
+} from '../../../clients/typescript/src/index.ts';
+import type { StreamLine } from '../../../clients/typescript/src/index.ts';
 import type { RunningController } from '../../../controller/main.ts';
 import { startTestController } from '../../helpers/controller.ts';
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
