@@ -71,6 +71,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     baseUrl: options.url ?? (stack as { url: string }).url,
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
     timeoutMs: 600_000,
+    // A rate limit or overload must show in the numbers, not be waited out inside them.
+    retry: { retries: 0 },
   });
   const sizes = options.sizes ?? [1, 10, 100, 1000];
   try {
