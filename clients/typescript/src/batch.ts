@@ -14,8 +14,7 @@ import type { PerplexityRequest, TextError, TextResult } from './types.js';
 
 /** A text's outcome: the API's per-text result without its batch-relative `index`, or why there is none. */
 export type TextOutcome =
-  | Omit<TextResult, 'index'>
-  | { error: TextError; ensemble?: undefined; models?: undefined };
+  Omit<TextResult, 'index'> | { error: TextError; ensemble?: undefined; models?: undefined };
 
 export interface BatchOptions {
   /** Request fields besides `texts` (models, min_models, weights, details, window_chars, ...). */

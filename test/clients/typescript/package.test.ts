@@ -10,6 +10,15 @@ import { startFakeVllm } from '../../helpers/fake-vllm.ts';
 import type { FakeVllm } from '../../helpers/fake-vllm.ts';
 
 const run = promisify(execFile);
+
+/** The README's first TypeScript example (plain JavaScript too), so the README cannot drift from the package. */
+async function readmeFirstCall(): Promise<string> {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split('## Use from TypeScript')[1]?.split('\n## ')[0] ?? '';
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error("README's 'Use from TypeScript' has no ts example");
+  return block;
+}
 const ROOT = resolve(import.meta.dirname, '../../..');
 const PACKAGE_DIR = join(ROOT, 'clients/typescript');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -126,6 +135,13 @@ describe('@ensembled-perplexity/client as an installed package', () => {
       many: 3,
       error: { status: 404, type: 'model_not_found', param: 'models[0]' },
     });
+
+    await writeFile(join(project, 'readme.mjs'), await readmeFirstCall());
+    const readmeRun = await run(process.execPath, ['readme.mjs'], {
+      cwd: project,
+      env: { ...process.env, EP_URL: controller.url },
+    });
+    expect(Number(readmeRun.stdout)).toBeGreaterThan(1);
 
     await writeFile(join(project, 'use.ts'), USE_TS);
     await writeFile(
