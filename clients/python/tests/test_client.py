@@ -142,6 +142,9 @@ def test_429_is_retried_after_retry_after(stack: Dict[str, Any]) -> None:
     started = time.monotonic()
     assert patient.perplexity(["a"]).results[0].perplexity
     assert time.monotonic() - started >= 0.5
+    # score_many retries a rate-limited batch by itself, whatever the client's own setting.
+    results = list(limited.score_many(["a", "b", "c"], batch=1, concurrency=3, max_retries=5))
+    assert [r.index for r in results] == [0, 1, 2] and all(r.perplexity for r in results)
 
 
 def test_models_and_health(client: Client, stack: Dict[str, Any]) -> None:
