@@ -61,6 +61,16 @@ describe('EnsembledPerplexityClient', () => {
     expect(new Set(indexes).size).toBe(300);
   });
 
+  it("delivers a text's own error as its stream line, without ending the stream", async () => {
+    const lines: StreamLine[] = [];
+    for await (const line of client.perplexityStream({ texts: ['', 'words here'] }))
+      lines.push(line);
+    const results = lines.filter((l) => !isSummaryLine(l)) as { index: number; error?: unknown }[];
+    expect(results.find((r) => r.index === 0)?.error).toMatchObject({ type: 'empty_text' });
+    expect(results.find((r) => r.index === 1)?.error).toBeUndefined();
+    expect(isSummaryLine(lines.at(-1) as StreamLine)).toBe(true);
+  });
+
   it('throws ApiResponseError with status, type and param', async () => {
     const err = await client.perplexity({ texts: ['x'], models: ['missing'] }).catch((e) => e);
     expect(err).toBeInstanceOf(ApiResponseError);
