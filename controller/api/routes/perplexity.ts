@@ -45,6 +45,8 @@ export function registerPerplexityRoute(
       401: errorResponse('Missing or invalid API key'),
       404: errorResponse('Unknown model'),
       413: errorResponse('Body or texts over the size limits'),
+      405: errorResponse('Wrong method: this path takes POST (see the Allow header)'),
+      415: errorResponse('The body is not `application/json` (UTF-8, not compressed)'),
       429: errorResponse('Rate limit exceeded (see Retry-After)'),
       503: errorResponse('Not enough models available, or the queue is full (see Retry-After)'),
       504: errorResponse('The deadline passed'),
