@@ -10,6 +10,12 @@ import { BackendError } from '../backends/errors.ts';
 import { QueueFullError } from '../scheduler/model-scheduler.ts';
 import { QuorumError } from '../ensemble/ensemble-scorer.ts';
 
+/**
+ * nginx's "client closed request": the client went away before the answer. It is recorded, never sent, and is
+ * neither a server error nor an alarm.
+ */
+export const CLIENT_CLOSED_STATUS = 499 as ContentfulStatusCode;
+
 export interface ErrorBody {
   error: { type: string; message: string; param?: string };
 }
@@ -99,6 +105,16 @@ export function toErrorResponse(err: unknown): {
       status: 503,
       body: errorBody('overloaded', `${err.message}; retry later`),
       headers: { 'retry-after': '1' },
+    };
+  }
+  if (
+    (err instanceof BackendError && err.code === 'CANCELLED') ||
+    (err instanceof QuorumError && err.cause.code === 'CANCELLED')
+  ) {
+    return {
+      status: CLIENT_CLOSED_STATUS,
+      body: errorBody('client_closed', 'the client closed the request'),
+      headers: {},
     };
   }
   if (err instanceof QuorumError) {
