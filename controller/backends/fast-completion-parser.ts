@@ -31,6 +31,7 @@ const ENTRY_KEYS = ['logprob'];
 let pairKeys = new Float64Array(4096);
 let pairValues = new Float64Array(4096);
 let positionStarts = new Int32Array(1024);
+let idScratch = new Int32Array(1024);
 
 /**
  * Reads the raw bytes of the answer: no UTF-8 decoding and no multi-megabyte string for the garbage
@@ -89,7 +90,7 @@ class Reader {
 
   #choice(): [number, ScoredChoice] {
     let index = -1;
-    let ids: number[] | undefined;
+    let ids: Int32Array | undefined;
     let positions = -1;
     this.#open(LBRACE);
     if (this.#closes(RBRACE)) throw UNEXPECTED;
@@ -173,13 +174,19 @@ class Reader {
     return lp;
   }
 
-  #intArray(): number[] {
-    const out: number[] = [];
+  /** An array of token ids (each below 2^31). */
+  #intArray(): Int32Array {
+    let n = 0;
     this.#open(LBRACKET);
-    if (this.#closes(RBRACKET)) return out;
-    do out.push(this.#int());
-    while (this.#next(RBRACKET));
-    return out;
+    if (!this.#closes(RBRACKET)) {
+      do {
+        if (n >= idScratch.length) idScratch = grow(idScratch);
+        const id = this.#int();
+        if (id > 0x7fffffff) throw UNEXPECTED;
+        idScratch[n++] = id;
+      } while (this.#next(RBRACKET));
+    }
+    return idScratch.slice(0, n);
   }
 
   /** A non-negative integer. */
