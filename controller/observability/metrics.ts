@@ -175,8 +175,9 @@ export class ControllerMetrics implements SchedulerObserver {
       this.#backendState.set({ model, backend, state: s }, s === state ? 1 : 0);
   }
 
-  cacheLookup(model: string, hit: boolean): void {
-    this.#cacheLookups.inc({ model, result: hit ? 'hit' : 'miss' });
+  cacheLookups(model: string, hits: number, misses: number): void {
+    if (hits > 0) this.#cacheLookups.inc({ model, result: 'hit' }, hits);
+    if (misses > 0) this.#cacheLookups.inc({ model, result: 'miss' }, misses);
   }
 
   // Request path (called by the HTTP middleware)

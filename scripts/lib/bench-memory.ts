@@ -50,6 +50,9 @@ export interface MemoryBenchResult {
   /** After a full GC at the end of the load. */
   rssAfterGcMiB: number;
   heapAfterGcMiB: number;
+  /** V8 heap reserved after the GC (used + free pages kept), and memory outside it (Buffers). */
+  heapTotalAfterGcMiB: number;
+  externalAfterGcMiB: number;
   /** Least-squares slope of RSS over the second half of the run, MiB per minute. */
   growthMiBPerMinute: number;
   /** Controller CPU (user + system) per 1000 texts × all models, ms. */
@@ -190,6 +193,8 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
       rssEndMiB: rssEnd,
       rssAfterGcMiB: mib(afterGc.rss),
       heapAfterGcMiB: mib(afterGc.heapUsed),
+      heapTotalAfterGcMiB: mib(afterGc.heapTotal),
+      externalAfterGcMiB: mib(afterGc.external),
       growthMiBPerMinute: growth,
       cpuMsPer1000Texts: cpuPer1000,
       samples,
@@ -205,7 +210,7 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
 export function formatMemoryBench(r: MemoryBenchResult): string {
   return [
     `controller under ${r.mode === 'gpu-rate' ? 'GPU-rate load (L4 emulator)' : 'full load (local models)'}: ${r.concurrency} × ${r.textsPerRequest}-text requests in flight for ${r.seconds} s, ${r.texts} texts (${r.textsPerSecond}/s), four models`,
-    `  RSS idle ${r.rssIdleMiB} MiB, peak ${r.rssPeakMiB} MiB, end ${r.rssEndMiB} MiB; after a full GC: RSS ${r.rssAfterGcMiB} MiB, heap ${r.heapAfterGcMiB} MiB`,
+    `  RSS idle ${r.rssIdleMiB} MiB, peak ${r.rssPeakMiB} MiB, end ${r.rssEndMiB} MiB; after a full GC: RSS ${r.rssAfterGcMiB} MiB, heap ${r.heapAfterGcMiB} MiB used of ${r.heapTotalAfterGcMiB} MiB, external ${r.externalAfterGcMiB} MiB`,
     `  RSS growth over the second half: ${r.growthMiBPerMinute} MiB/min; controller CPU ${r.cpuMsPer1000Texts} ms per 1000 texts × 4 models`,
     'goals:',
     ...formatGoals(r.goals),

@@ -11,6 +11,11 @@ export interface ChildMemory {
   /** Bytes. */
   rss: number;
   heapUsed: number;
+  /** V8 heap reserved (used + free pages it keeps). */
+  heapTotal: number;
+  /** Memory outside the V8 heap held by JS objects (Buffers, typed arrays). */
+  external: number;
+  arrayBuffers: number;
 }
 
 export interface LoopDelay {

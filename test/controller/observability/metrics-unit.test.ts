@@ -14,9 +14,8 @@ describe('ControllerMetrics as a SchedulerObserver', () => {
     m.batchDone('llama', 'llama#0', 0.02, 'ok');
     m.batchDone('llama', 'llama#0', 1.5, 'BACKEND_SERVER_ERROR');
     m.queueDepth('llama', 17);
-    m.cacheLookup('llama', true);
-    m.cacheLookup('llama', false);
-    m.cacheLookup('llama', false);
+    m.cacheLookups('llama', 1, 0);
+    m.cacheLookups('llama', 0, 2);
     const s = await scrape(m);
     expect(total(s, 'ep_batch_prompts_count', { model: 'llama' })).toBe(2);
     expect(total(s, 'ep_batch_prompts_sum', { model: 'llama' })).toBe(10);

@@ -14,7 +14,10 @@ function recordingObserver() {
     batchDone: () => {},
     queueDepth: (_m, d) => void seen.depths.push(d),
     backendState: (_m, b, s) => void seen.states.push(`${b}:${s}`),
-    cacheLookup: (_m, hit) => void (hit ? seen.hits++ : seen.misses++),
+    cacheLookups: (_m, hits, misses) => {
+      seen.hits += hits;
+      seen.misses += misses;
+    },
   };
   return { seen, observer };
 }
