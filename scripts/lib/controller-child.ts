@@ -2,10 +2,36 @@
  * @module
  * The parent's handle on a controller child process (`overhead-controller.ts`): start it with a config, ask it
  * for its CPU time, memory (optionally after a full GC) and event-loop delay over IPC, and close it.
+ * The child runs as production runs the controller: one esbuild bundle on plain `node` (no TypeScript loader,
+ * whose hooks thread and per-worker copies would add their own CPU and memory to every figure).
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildControllerBundle } from '../build-bundle.ts';
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * The child entry bundled once per process (temporary files). The process starts from a one-line launcher, so
+ * that the bundled `controller/main.ts`, which runs itself when it is the process's entry file, stays a library.
+ */
+function childBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-bench-controller-'));
+    await buildControllerBundle({
+      entry: fileURLToPath(new URL('./overhead-controller.ts', import.meta.url)),
+      outFile: join(dir, 'controller.mjs'),
+    });
+    const launcher = join(dir, 'launch.mjs');
+    writeFileSync(launcher, "import './controller.mjs';\n");
+    return launcher;
+  })();
+  return bundled;
+}
 
 export interface ChildMemory {
   /** Bytes. */
@@ -49,15 +75,12 @@ export class ControllerChild {
     config: unknown,
     options: ControllerChildOptions = {},
   ): Promise<ControllerChild> {
-    const entry = fileURLToPath(new URL('./overhead-controller.ts', import.meta.url));
+    const entry = await childBundle();
     const child = fork(entry, [], {
       // EP_OVERHEAD_PROFILE=DIR writes a V8 CPU profile of the controller there.
       execArgv: [
         '--expose-gc',
         ...(options.nodeFlags ?? []),
-        '--import',
-        // Resolved here, so the child finds tsx whatever the working directory.
-        import.meta.resolve('tsx'),
         ...(process.env.EP_OVERHEAD_PROFILE
           ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EP_OVERHEAD_PROFILE}`]
           : []),
