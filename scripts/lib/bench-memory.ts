@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Pool } from 'undici';
 import { startLocalFleet } from '../../images/local-lm/index.ts';
 import { ControllerChild } from './controller-child.ts';
+import { startProcessFleet } from './process-fleet.ts';
 import { benchPrompts } from './bench-prompts.ts';
 import { formatGoals, goal } from './bench-goals.ts';
 import type { Goal } from './bench-goals.ts';
@@ -99,10 +100,10 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
   const perRequest = options.textsPerRequest ?? 100;
   const sampleMs = options.sampleMs ?? 250;
   const say = (line: string) => options.verbose !== false && console.error(`bench: ${line}`);
-  const fleet = await startLocalFleet({
-    host: '127.0.0.1',
-    ...(long ? { timing: 'l4-goal-bf16' } : {}),
-  });
+  // At GPU rates each emulated GPU keeps its own clock in its own process.
+  const fleet: { servers: { servedName: string; url: string }[]; close(): Promise<void> } = long
+    ? await startProcessFleet({ timing: 'l4-goal-bf16' })
+    : await startLocalFleet({ host: '127.0.0.1' });
   const controller = await ControllerChild.start(
     {
       ...options.controller,
