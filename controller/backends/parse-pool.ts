@@ -30,6 +30,13 @@ export interface ParseOutcome {
   readonly bytes: Buffer;
 }
 
+/**
+ * A parse makes little garbage (the body and the answer are outside the V8 heap), so a small young generation
+ * serves it: V8's default (16 MiB semi-spaces) would add tens of MiB of resident memory per thread. The old
+ * generation only ever holds the parser's code and scratch space.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
+
 interface Pending {
   resolve(outcome: ParseOutcome): void;
   reject(err: Error): void;
@@ -107,8 +114,10 @@ export class ParsePool {
     try {
       worker =
         typeof __EP_PARSE_WORKER_SOURCE__ === 'string'
-          ? new Worker(__EP_PARSE_WORKER_SOURCE__, { eval: true })
-          : new Worker(new URL('./parse-worker.mjs', import.meta.url));
+          ? new Worker(__EP_PARSE_WORKER_SOURCE__, { eval: true, resourceLimits: WORKER_LIMITS })
+          : new Worker(new URL('./parse-worker.mjs', import.meta.url), {
+              resourceLimits: WORKER_LIMITS,
+            });
     } catch {
       this.#disabled = true;
       return undefined;

@@ -6,8 +6,7 @@
  * Messages in: `ParseRequest`; out: `ParseReply`.
  */
 import { parentPort } from 'node:worker_threads';
-import { parseScoredChoiceBytes } from './fast-completion-parser.ts';
-import { packChoices } from './packed-choices.ts';
+import { parsePackedChoices } from './fast-completion-parser.ts';
 import type { PackedChoices } from './packed-choices.ts';
 
 export interface ParseRequest {
@@ -24,12 +23,11 @@ export type ParseReply =
 
 parentPort?.on('message', (req: ParseRequest) => {
   try {
-    const choices = parseScoredChoiceBytes(Buffer.from(req.body), req.expected);
-    if (!choices) {
+    const packed = parsePackedChoices(Buffer.from(req.body), req.expected);
+    if (!packed) {
       parentPort?.postMessage({ id: req.id, unknown: req.body } satisfies ParseReply, [req.body]);
       return;
     }
-    const packed = packChoices(choices);
     parentPort?.postMessage({ id: req.id, packed } satisfies ParseReply, [
       packed.starts.buffer as ArrayBuffer,
       packed.ids.buffer as ArrayBuffer,
