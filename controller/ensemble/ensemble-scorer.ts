@@ -22,6 +22,8 @@ export interface EnsembleRequest {
   /** Models that must answer for a text. */
   minModels: number;
   withDetail: boolean;
+  /** Store new scores in the result cache. @default true */
+  store?: boolean;
   signal: AbortSignal;
 }
 
@@ -55,6 +57,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
       m.scoreTexts(texts, {
         withDetail: request.withDetail,
         signal,
+        store: request.store !== false,
         ...(digests ? { digests } : {}),
       }),
     ),
