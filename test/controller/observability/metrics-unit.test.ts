@@ -51,7 +51,8 @@ describe('ControllerMetrics as a SchedulerObserver', () => {
 
   it('folds key ids past the cap into "other"', async () => {
     const m = new ControllerMetrics({ processMetrics: false, maxKeyIds: 2 });
-    for (const key of ['k1', 'k2', 'k3', 'k4', 'k1']) m.textScored(key, new Map([['llama', 10]]));
+    for (const key of ['k1', 'k2', 'k3', 'k4', 'k1'])
+      m.textsScored(key, 1, new Map([['llama', 10]]));
     const s = await scrape(m);
     expect(total(s, 'ep_key_tokens_scored_total', { key_id: 'k1' })).toBe(20);
     expect(total(s, 'ep_key_tokens_scored_total', { key_id: 'k2' })).toBe(10);
