@@ -1,6 +1,6 @@
 /**
  * @module
- * Reads scoring answers off the event loop: a pool of worker threads (one per core) runs the fast parser on
+ * Reads scoring answers off the event loop: a pool of worker threads (sized to the cores) runs the fast parser on
  * the raw bytes, which are transferred to the worker and come back as typed arrays (`PackedChoices`), so a
  * megabyte of logprob JSON never blocks the requests the main thread is serving. Small answers are read in
  * place, where a round trip to a worker would cost more than the parse. Workers start on first use and do not
@@ -17,9 +17,12 @@ import type { ScoredChoice } from './scored-choice.ts';
 declare const __EP_PARSE_WORKER_SOURCE__: string | undefined;
 
 export interface ParsePoolOptions {
-  /** Worker threads. @default os.availableParallelism() */
+  /**
+   * Worker threads. @default os.availableParallelism() − 1 (at least 1): with the main thread, one thread per
+   * core; each worker costs ~10 MiB of resident memory.
+   */
   readonly threads?: number;
-  /** Answers smaller than this many bytes are read on the calling thread. @default 32768 */
+  /** Answers smaller than this many bytes are read on the calling thread (≲ 1 ms). @default 131072 */
   readonly minWorkerBytes?: number;
 }
 
@@ -57,8 +60,8 @@ export class ParsePool {
   #disabled = false;
 
   constructor(options: ParsePoolOptions = {}) {
-    this.#threads = Math.max(1, options.threads ?? availableParallelism());
-    this.#minWorkerBytes = options.minWorkerBytes ?? 32 * 1024;
+    this.#threads = Math.max(1, options.threads ?? availableParallelism() - 1);
+    this.#minWorkerBytes = options.minWorkerBytes ?? 128 * 1024;
   }
 
   /** Worker threads running now. */
