@@ -7,30 +7,26 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildControllerBundle } from '../build-bundle.ts';
 
-let bundled: Promise<string> | undefined;
-
 /**
- * The child entry bundled once per process (temporary files). The process starts from a one-line launcher, so
- * that the bundled `controller/main.ts`, which runs itself when it is the process's entry file, stays a library.
+ * Bundles the child entry into a temporary directory (removed by `close`). The process starts from a one-line
+ * launcher, so that the bundled `controller/main.ts`, which runs itself when it is the process's entry file,
+ * stays a library.
  */
-function childBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-bench-controller-'));
-    await buildControllerBundle({
-      entry: fileURLToPath(new URL('./overhead-controller.ts', import.meta.url)),
-      outFile: join(dir, 'controller.mjs'),
-    });
-    const launcher = join(dir, 'launch.mjs');
-    writeFileSync(launcher, "import './controller.mjs';\n");
-    return launcher;
-  })();
-  return bundled;
+async function childBundle(): Promise<{ dir: string; launcher: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ep-bench-controller-'));
+  await buildControllerBundle({
+    entry: fileURLToPath(new URL('./overhead-controller.ts', import.meta.url)),
+    outFile: join(dir, 'controller.mjs'),
+  });
+  const launcher = join(dir, 'launch.mjs');
+  writeFileSync(launcher, "import './controller.mjs';\n");
+  return { dir, launcher };
 }
 
 export interface ChildMemory {
@@ -64,9 +60,11 @@ export class ControllerChild {
   readonly url: string;
   readonly pid: number;
   readonly #child: ChildProcess;
+  readonly #dir: string;
 
-  private constructor(child: ChildProcess, url: string) {
+  private constructor(child: ChildProcess, url: string, dir: string) {
     this.#child = child;
+    this.#dir = dir;
     this.url = url;
     this.pid = child.pid as number;
   }
@@ -75,8 +73,8 @@ export class ControllerChild {
     config: unknown,
     options: ControllerChildOptions = {},
   ): Promise<ControllerChild> {
-    const entry = await childBundle();
-    const child = fork(entry, [], {
+    const { dir, launcher } = await childBundle();
+    const child = fork(launcher, [], {
       // EP_OVERHEAD_PROFILE=DIR writes a V8 CPU profile of the controller there.
       execArgv: [
         '--expose-gc',
@@ -97,9 +95,12 @@ export class ControllerChild {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`controller child exited with ${code}`)));
       child.on('message', (m: { ready?: string }) => m.ready && resolve(m.ready));
+    }).catch((err: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
     });
     child.removeAllListeners('exit');
-    return new ControllerChild(child, url);
+    return new ControllerChild(child, url, dir);
   }
 
   #ask<T>(cmd: string, field: string): Promise<T> {
@@ -143,6 +144,7 @@ export class ControllerChild {
       const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
       this.#child.once('exit', () => {
         clearTimeout(timer);
+        rmSync(this.#dir, { recursive: true, force: true });
         resolve();
       });
       this.#child.send({ cmd: 'close' });

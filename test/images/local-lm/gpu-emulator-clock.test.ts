@@ -3,8 +3,8 @@
  * fires late (a busy event loop) delays that moment only, never the steps after it.
  */
 import { describe, expect, it } from 'vitest';
-import { Engine, planCall } from '../../../images/local-lm/server/engine.ts';
-import type { EngineClock } from '../../../images/local-lm/server/engine.ts';
+import { GpuEmulator, planCall } from '../../../images/local-lm/server/gpu-emulator.ts';
+import type { EngineClock } from '../../../images/local-lm/server/gpu-emulator.ts';
 import type { TimingProfile } from '../../../images/local-lm/index.ts';
 
 /** A clock the test moves by hand: `fire(late)` runs the next timer `late` ms after it was due. */
@@ -60,7 +60,7 @@ describe('emulated GPU clock', () => {
     'runs the planned steps on absolute deadlines when a timer fires %i ms late (%s)',
     async (late) => {
       const m = manualClock();
-      const engine = new Engine(profile, m.clock);
+      const engine = new GpuEmulator(profile, m.clock);
       const lengths = [50, 50, 50, 50, 50];
       const plan = planCall(lengths, profile);
       let end = 0;
@@ -81,7 +81,7 @@ describe('emulated GPU clock', () => {
 
   it('starts from now after being idle', async () => {
     const m = manualClock();
-    const engine = new Engine(profile, m.clock);
+    const engine = new GpuEmulator(profile, m.clock);
     void engine.run([50]);
     await settle();
     expect(m.fire(0)).toBe(10);
