@@ -72,7 +72,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     );
   }
   if (options.url && options.simulate) throw new Error('--simulate runs a local stack; drop --url');
-  const stack = options.url ? undefined : await startLocalStack(profile ? { timing: profile } : {});
+  // A stand-in busy with a batch answers its health probe late on a loaded machine; the benchmark measures
+  // throughput, so it does not eject a model for that.
+  const stack = options.url
+    ? undefined
+    : await startLocalStack({
+        ...(profile ? { timing: profile } : {}),
+        controller: { health: { probeTimeoutMs: 30_000, failuresToEject: 20 } },
+      });
   const client = new EnsembledPerplexityClient({
     baseUrl: options.url ?? (stack as { url: string }).url,
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
