@@ -62,6 +62,7 @@ export function registerPerplexityRoute(
       weights: body.weights,
       withDetail: body.details === 'tokens',
       timeoutMs: body.timeout_ms,
+      cache: body.cache,
     };
     if (body.stream) return ndjsonResponse(c, await scoring.stream(c, request));
     checkBodyBytes(c.req.header('content-length'), config.limits);
