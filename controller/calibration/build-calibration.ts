@@ -31,9 +31,7 @@ export function bucketIndex(bucketMaxBytes: readonly number[], bytes: number): n
 }
 
 /** Weighted mean of the models' z-scores: the ensemble's calibrated position for one text. */
-export function ensemblePosition(
-  zs: readonly { z: number; weight: number }[],
-): number {
+export function ensemblePosition(zs: readonly { z: number; weight: number }[]): number {
   let sum = 0;
   let weights = 0;
   for (const { z, weight } of zs) {

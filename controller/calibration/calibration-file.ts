@@ -80,9 +80,13 @@ export const CalibrationFileSchema = z
         bad(`per_model.${m.name}: one window distribution per window size`);
     }
     if (file.ensemble.text.length !== buckets) bad(`ensemble.text must have ${buckets} buckets`);
-    if (file.ensemble.window.length !== sizes || file.ensemble.window.some((w) => w.length !== buckets))
+    if (
+      file.ensemble.window.length !== sizes ||
+      file.ensemble.window.some((w) => w.length !== buckets)
+    )
       bad('ensemble.window must have one list of buckets per window size');
-    if (file.flag_tail.combined.length !== sizes) bad('flag_tail.combined needs one list per window size');
+    if (file.flag_tail.combined.length !== sizes)
+      bad('flag_tail.combined needs one list per window size');
   });
 
 export type CalibrationFile = z.infer<typeof CalibrationFileSchema>;

@@ -83,7 +83,11 @@ export function detectText(
   };
 
   if (options.spans && calibration) {
-    const threshold = calibration.windowBitsThreshold(bytes, w, options.flagFpr ?? DEFAULT_SPAN_FPR);
+    const threshold = calibration.windowBitsThreshold(
+      bytes,
+      w,
+      options.flagFpr ?? DEFAULT_SPAN_FPR,
+    );
     ensemble.spans =
       threshold === null
         ? []
@@ -91,7 +95,8 @@ export function detectText(
             start: run.start,
             end: run.end,
             bits_per_byte: run.bits_per_byte,
-            percentile: calibration.ensembleWindow(bytes, w, run.peak_bits_per_byte)?.percentile ?? null,
+            percentile:
+              calibration.ensembleWindow(bytes, w, run.peak_bits_per_byte)?.percentile ?? null,
           }));
   }
   if (options.flagFpr !== undefined && calibration) {

@@ -4,12 +4,29 @@ import {
   CalibrationFileError,
   parseCalibrationFile,
 } from '../../../controller/calibration/calibration-file.ts';
-import { Calibration, CalibrationMismatchError } from '../../../controller/calibration/calibration.ts';
+import {
+  Calibration,
+  CalibrationMismatchError,
+} from '../../../controller/calibration/calibration.ts';
 import type { CalibrationSample } from '../../../controller/scoring/text-surprisal.ts';
 
 const MODELS = [
-  { name: 'a', served_name: 'a', max_model_len: 2048, prefix_token_id: 1, golden_nll_per_token: 3.2, weight: 1 },
-  { name: 'b', served_name: 'b', max_model_len: 1024, prefix_token_id: 0, golden_nll_per_token: 4.1, weight: 1 },
+  {
+    name: 'a',
+    served_name: 'a',
+    max_model_len: 2048,
+    prefix_token_id: 1,
+    golden_nll_per_token: 3.2,
+    weight: 1,
+  },
+  {
+    name: 'b',
+    served_name: 'b',
+    max_model_len: 1024,
+    prefix_token_id: 0,
+    golden_nll_per_token: 4.1,
+    weight: 1,
+  },
 ];
 const CORPUS = { name: 'test', version: '1', sha256: 'x', texts: 400, split: 'fit' };
 
@@ -21,7 +38,10 @@ function samples(): CalibrationSample[] {
       const a = 1 + i / 100;
       out.push({
         bytes,
-        models: { a: { bits_per_byte: a, max_window: [a + 1] }, b: { bits_per_byte: 2 * a, max_window: [2 * a + 1] } },
+        models: {
+          a: { bits_per_byte: a, max_window: [a + 1] },
+          b: { bits_per_byte: 2 * a, max_window: [2 * a + 1] },
+        },
         ensemble_max_window: [1.5 * a + 1],
       });
     }
@@ -30,7 +50,12 @@ function samples(): CalibrationSample[] {
 }
 
 describe('calibration', () => {
-  const file = buildCalibration({ samples: samples(), models: MODELS, windowChars: [64], corpus: CORPUS });
+  const file = buildCalibration({
+    samples: samples(),
+    models: MODELS,
+    windowChars: [64],
+    corpus: CORPUS,
+  });
   const cal = new Calibration(parseCalibrationFile(JSON.stringify(file)));
 
   it('places a model against texts of its length bucket', () => {
@@ -79,14 +104,20 @@ describe('calibration', () => {
   it('refuses a file made for other models', () => {
     const current = MODELS.map(({ weight: _w, ...m }) => m);
     expect(() => Calibration.forModels(file, current)).not.toThrow();
-    expect(() => Calibration.forModels(file, current.slice(0, 1))).toThrow(CalibrationMismatchError);
-    const reweighted = current.map((m) => (m.name === 'a' ? { ...m, golden_nll_per_token: 3.5 } : m));
+    expect(() => Calibration.forModels(file, current.slice(0, 1))).toThrow(
+      CalibrationMismatchError,
+    );
+    const reweighted = current.map((m) =>
+      m.name === 'a' ? { ...m, golden_nll_per_token: 3.5 } : m,
+    );
     expect(() => Calibration.forModels(file, reweighted)).toThrow(/golden probe/);
   });
 
   it('refuses a damaged or foreign file', () => {
     expect(() => parseCalibrationFile('{')).toThrow(CalibrationFileError);
-    expect(() => parseCalibrationFile(JSON.stringify({ ...file, version: 2 }))).toThrow(/version 2/);
+    expect(() => parseCalibrationFile(JSON.stringify({ ...file, version: 2 }))).toThrow(
+      /version 2/,
+    );
     const broken = { ...file, ensemble: { ...file.ensemble, text: [] } };
     expect(() => parseCalibrationFile(JSON.stringify(broken))).toThrow(/ensemble.text/);
   });

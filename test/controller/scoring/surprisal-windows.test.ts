@@ -8,7 +8,10 @@ import {
 const LN2 = Math.LN2;
 /** Surprisal in bits per character (all ASCII: one byte each), converted to nats. */
 function sums(bits: number[]): SurprisalSums {
-  return new SurprisalSums(Float64Array.from(bits, (b) => b * LN2), new Uint8Array(bits.length).fill(1));
+  return new SurprisalSums(
+    Float64Array.from(bits, (b) => b * LN2),
+    new Uint8Array(bits.length).fill(1),
+  );
 }
 
 describe('surprisal windows', () => {

@@ -94,10 +94,13 @@ describe('charSurprisal', () => {
     fc.assert(
       fc.property(
         fc.string({ minLength: 1, maxLength: 60, unit: 'grapheme' }),
-        fc.array(fc.record({ text: piece, logprob: fc.double({ min: -30, max: -1e-6, noNaN: true }) }), {
-          minLength: 1,
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.record({ text: piece, logprob: fc.double({ min: -30, max: -1e-6, noNaN: true }) }),
+          {
+            minLength: 1,
+            maxLength: 40,
+          },
+        ),
         (text, tokens) => {
           const s = charSurprisal(text, tokens);
           expect(s.length).toBe(text.length);
@@ -110,12 +113,17 @@ describe('charSurprisal', () => {
 
   it('sums to the NLL when the tokens are the real pieces of the text', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 50 }), (pieces) => {
-        const text = pieces.join('');
-        const tokens = pieces.map((p, i) => ({ text: p, logprob: -(1 + (i % 7)) }));
-        const expected = nll(tokens);
-        expect(Math.abs(sum(charSurprisal(text, tokens)) - expected) / expected).toBeLessThanOrEqual(1e-9);
-      }),
+      fc.property(
+        fc.array(fc.string({ minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 50 }),
+        (pieces) => {
+          const text = pieces.join('');
+          const tokens = pieces.map((p, i) => ({ text: p, logprob: -(1 + (i % 7)) }));
+          const expected = nll(tokens);
+          expect(
+            Math.abs(sum(charSurprisal(text, tokens)) - expected) / expected,
+          ).toBeLessThanOrEqual(1e-9);
+        },
+      ),
     );
   });
 });
