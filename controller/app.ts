@@ -12,10 +12,12 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { ApiError, errorBody, fieldPath, sendError } from './api/errors.ts';
 import { requestLog } from './api/middleware/request-log.ts';
+import { registerCalibrationRoute } from './api/routes/calibration.ts';
 import { registerLegacyRoutes } from './api/routes/legacy.ts';
 import { registerMetricsRoute } from './api/routes/metrics.ts';
 import { registerPerplexityRoute } from './api/routes/perplexity.ts';
 import { registerStatusRoutes } from './api/routes/status.ts';
+import { CalibrationSource } from './calibration/calibration-source.ts';
 import type { ControllerConfig } from './config.ts';
 import type { ControllerMetrics } from './observability/metrics.ts';
 import type { ModelRegistry } from './scheduler/model-registry.ts';
@@ -24,6 +26,8 @@ export interface AppDependencies {
   readonly config: ControllerConfig;
   readonly registry: ModelRegistry;
   readonly logger: Logger;
+  /** The calibration in force. @default - none (percentiles are null; spans and flags are refused) */
+  readonly calibration?: CalibrationSource;
   /**
    * Authentication for the scoring routes (`controller/api/middleware/auth.ts`).
    * @default - none: every caller may score (local experiments only)
@@ -101,6 +105,14 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerPerplexityRoute(app, config, registry);
   registerLegacyRoutes(app, config, registry);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
+  const calibration =
+    deps.calibration ??
+    new CalibrationSource({
+      reloadMs: 60_000,
+      fingerprints: () => registry.fingerprints(),
+      logger,
+    });
+  registerCalibrationRoute(app, calibration, () => registry.fingerprints());
   if (deps.metrics) {
     if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);
     registerMetricsRoute(app, deps.metrics);

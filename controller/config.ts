@@ -110,6 +110,17 @@ export const HealthSchema = z
   })
   .prefault({});
 
+export const CalibrationSchema = z
+  .object({
+    /**
+     * Calibration file (made by `npm run calibrate`). Percentiles, spans and flags need one; the file is checked
+     * again every `reloadMs`, so a new one takes effect without a restart. @default - none
+     */
+    path: z.string().min(1).optional(),
+    reloadMs: z.int().positive().default(30_000),
+  })
+  .prefault({});
+
 export const AuthSchema = z
   .object({
     /**
@@ -166,6 +177,7 @@ export const ControllerConfigSchema = z.object({
   health: HealthSchema,
   auth: AuthSchema,
   cache: CacheSchema,
+  calibration: CalibrationSchema,
 });
 export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
 /** What a config file may contain: everything but `models` is optional. */

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import { createApp } from './app.ts';
+import { CalibrationSource } from './calibration/calibration-source.ts';
 import { startAuthentication } from './authentication.ts';
 import { loadConfig } from './config.ts';
 import type { ControllerConfig } from './config.ts';
@@ -40,6 +41,8 @@ export interface RunningController {
   readonly url: string;
   readonly port: number;
   readonly registry: ModelRegistry;
+  /** The calibration in force; `use()` installs one made in-process (the local stack). */
+  readonly calibration: CalibrationSource;
   readonly server: Server;
   /** Stops accepting, waits for in-flight requests (up to `shutdownMs`), closes backend pools. */
   close(): Promise<void>;
@@ -56,9 +59,16 @@ export async function startController(
   const authenticate = options.authenticate ?? auth?.authenticate;
   const instrument =
     options.instrument ?? (options.metrics ? requestMetrics(options.metrics) : undefined);
+  const calibration = new CalibrationSource({
+    ...(config.calibration.path ? { path: config.calibration.path } : {}),
+    reloadMs: config.calibration.reloadMs,
+    fingerprints: () => registry.fingerprints(),
+    logger,
+  });
   const app = createApp({
     config,
     registry,
+    calibration,
     logger,
     ...(authenticate ? { authenticate } : {}),
     ...(instrument ? { instrument } : {}),
@@ -80,6 +90,7 @@ export async function startController(
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, models: registry.names }, 'controller listening');
   await registry.start();
+  await calibration.start();
 
   // Responses still being produced when shutdown starts tell their clients not to reuse the connection.
   const open = new Set<ServerResponse>();
@@ -99,9 +110,10 @@ export async function startController(
       clearInterval(sweep);
       clearTimeout(timer);
       auth?.stop();
+      calibration.stop();
       await registry.close();
     })());
-  return { url, port, registry, server, close };
+  return { url, port, registry, calibration, server, close };
 }
 
 /** Runs the controller as a process: `EP_CONFIG=host-config.json node controller.mjs`. */

@@ -8,6 +8,8 @@
  *   npm run bench -- --overhead          controller overhead vs. direct backend calls (scripts/bench-overhead.ts)
  *   npm run bench -- --stream-rss        controller memory for streamed jobs of 1k / 10k / 100k texts
  *   npm run bench -- --score 10000       the score CLI on a 10k-line JSONL file against the local stack
+ *   npm run bench -- --detect            detection: held-out false-positive rates, AUROC and TPR at 1 % FPR of
+ *                                        whole-text vs max-window scores on seeded attacks (scripts/lib/bench-detect.ts)
  *
  * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
@@ -145,8 +147,23 @@ async function main(): Promise<void> {
       overhead: { type: 'boolean', default: false },
       'stream-rss': { type: 'boolean', default: false },
       score: { type: 'string' },
+      detect: { type: 'boolean', default: false },
+      seed: { type: 'string' },
     },
   });
+  if (values.detect) {
+    const { runDetectBench, formatDetectBench } = await import('./lib/bench-detect.ts');
+    const apiKey = values.key ?? process.env.EP_API_KEY;
+    const result = await runDetectBench({
+      ...(values.url ? { url: values.url } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(values.seed ? { seed: Number(values.seed) } : {}),
+    });
+    console.log(formatDetectBench(result));
+    const file = await writeJson(values.json, 'detect', { ...result, machine: machineInfo() });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
   if (values.overhead) {
     const modulePath = './bench-overhead.ts';
     let mod: {
