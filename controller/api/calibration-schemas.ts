@@ -20,6 +20,9 @@ const FingerprintSchema = z.object({
 const ThresholdSchema = z.object({
   fpr: z.number().openapi({ description: 'false-positive rate on the reference texts' }),
   window_chars: z.int(),
+  min_bytes: z
+    .int()
+    .openapi({ description: 'the length bucket (UTF-8 bytes) the threshold applies to' }),
   z: z.number().openapi({
     description:
       'flag when the text z or the max-window z (robust z-scores against reference texts of similar length) exceeds this',
@@ -49,11 +52,9 @@ export const CalibrationResponseSchema = z
           split: z.string(),
         }),
         models: z.array(FingerprintSchema),
-        window_chars: z
-          .array(z.int())
-          .openapi({
-            description: 'window lengths with a reference distribution (percentiles, spans)',
-          }),
+        window_chars: z.array(z.int()).openapi({
+          description: 'window lengths with a reference distribution (percentiles, spans)',
+        }),
         buckets: z
           .array(
             z.object({

@@ -84,19 +84,19 @@ export function buildCalibration(input: BuildCalibrationInput): CalibrationFile 
     ),
   );
 
-  // Pooled tails, in each bucket's own z units so texts of every length share one threshold.
-  const textTail: number[] = [];
-  const combinedTail: number[][] = sizes.map(() => []);
+  // Tails per bucket: a pooled threshold over-flags the lengths whose z-scores have heavier tails.
+  const textTail: number[][] = byBucket.map(() => []);
+  const combinedTail: number[][][] = sizes.map(() => byBucket.map(() => []));
   byBucket.forEach((samples, b) => {
     samples.forEach((s, i) => {
       const zText = zScore(ensembleText[b] as Distribution, positions[b]?.[i] as number);
-      textTail.push(zText);
+      textTail[b]?.push(zText);
       sizes.forEach((_, k) => {
         const zWin = zScore(
           ensembleWindow[k]?.[b] as Distribution,
           s.ensemble_max_window[k] as number,
         );
-        combinedTail[k]?.push(Math.max(zText, zWin));
+        combinedTail[k]?.[b]?.push(Math.max(zText, zWin));
       });
     });
   });
@@ -112,8 +112,8 @@ export function buildCalibration(input: BuildCalibrationInput): CalibrationFile 
     per_model: perModel,
     ensemble: { text: ensembleText, window: ensembleWindow },
     flag_tail: {
-      combined: combinedTail.map(sortRounded),
-      text: sortRounded(textTail),
+      combined: combinedTail.map((perBucket) => perBucket.map(sortRounded)),
+      text: textTail.map(sortRounded),
     },
   };
 }

@@ -60,12 +60,13 @@ export const CalibrationFileSchema = z
       window: z.array(z.array(DistributionSchema)),
     }),
     /**
-     * Pooled over every bucket: per window size, max(text z, window z) of each reference text; and the text z
-     * alone. Their upper quantiles are the flag thresholds.
+     * Per window size and bucket: max(text z, window z) of each reference text, ascending; and per bucket the
+     * text z alone. Their upper quantiles are the flag thresholds, so each length bucket is flagged at the
+     * requested rate.
      */
     flag_tail: z.object({
-      combined: z.array(z.array(z.number()).min(1)),
-      text: z.array(z.number()).min(1),
+      combined: z.array(z.array(z.array(z.number()).min(1))),
+      text: z.array(z.array(z.number()).min(1)),
     }),
   })
   .superRefine((file, ctx) => {

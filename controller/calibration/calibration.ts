@@ -88,23 +88,29 @@ export class Calibration {
   }
 
   /**
-   * The z threshold that flags `fpr` of the reference texts: on max(text z, window z) for a calibrated window
-   * size, on the text z alone otherwise.
+   * The z threshold that flags `fpr` of the reference texts of this length: on max(text z, window z) for a
+   * calibrated window size, on the text z alone otherwise.
    */
-  flagThreshold(fpr: number, windowChars: number): number {
+  flagThreshold(fpr: number, windowChars: number, bytes: number): number {
+    return this.flagThresholdInBucket(fpr, windowChars, this.bucket(bytes));
+  }
+
+  flagThresholdInBucket(fpr: number, windowChars: number, bucket: number): number {
     const k = this.windowIndex(windowChars);
-    const tail = k >= 0 ? (this.file.flag_tail.combined[k] as number[]) : this.file.flag_tail.text;
-    return quantileSorted(tail, 1 - fpr);
+    const tail =
+      k >= 0 ? this.file.flag_tail.combined[k]?.[bucket] : this.file.flag_tail.text[bucket];
+    return quantileSorted(tail as number[], 1 - fpr);
   }
 
   /** Why a text is flagged at `fpr` (empty: not flagged). */
   flagReasons(
     fpr: number,
     windowChars: number,
+    bytes: number,
     text: Position | null,
     window: Position | null,
   ): FlagReason[] {
-    const threshold = this.flagThreshold(fpr, windowChars);
+    const threshold = this.flagThreshold(fpr, windowChars, bytes);
     const reasons: FlagReason[] = [];
     if (text && text.z > threshold) reasons.push('text');
     if (window && window.z > threshold) reasons.push('window');
@@ -116,7 +122,7 @@ export class Calibration {
     const k = this.windowIndex(windowChars);
     if (k < 0) return null;
     const dist = this.file.ensemble.window[k]?.[this.bucket(bytes)] as Distribution;
-    return dist.median + this.flagThreshold(fpr, windowChars) * dist.scale;
+    return dist.median + this.flagThreshold(fpr, windowChars, bytes) * dist.scale;
   }
 }
 

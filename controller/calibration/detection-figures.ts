@@ -100,7 +100,7 @@ export function detectText(
           }));
   }
   if (options.flagFpr !== undefined && calibration) {
-    const reasons = calibration.flagReasons(options.flagFpr, w, textPos, windowPos);
+    const reasons = calibration.flagReasons(options.flagFpr, w, bytes, textPos, windowPos);
     ensemble.flagged = reasons.length > 0;
     ensemble.flag_reasons = reasons;
   }

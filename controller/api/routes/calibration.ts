@@ -58,7 +58,14 @@ export function registerCalibrationRoute(
           texts: f.ensemble.text[b]?.n ?? 0,
         })),
         thresholds: f.window_chars.flatMap((w) =>
-          LISTED_FPRS.map((fpr) => ({ fpr, window_chars: w, z: cal.flagThreshold(fpr, w) })),
+          bounds.flatMap((min, b) =>
+            LISTED_FPRS.map((fpr) => ({
+              fpr,
+              window_chars: w,
+              min_bytes: min,
+              z: cal.flagThresholdInBucket(fpr, w, b),
+            })),
+          ),
         ),
       };
     }

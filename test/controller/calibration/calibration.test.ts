@@ -89,7 +89,7 @@ describe('calibration', () => {
           { name: 'b', bits_per_byte: s.models.b!.bits_per_byte, weight: 1 },
         ]);
         const window = cal.ensembleWindow(s.bytes, 64, s.ensemble_max_window[0]!);
-        if (cal.flagReasons(fpr, 64, text, window).length > 0) flagged++;
+        if (cal.flagReasons(fpr, 64, s.bytes, text, window).length > 0) flagged++;
       }
       expect(flagged / 400).toBeCloseTo(fpr, 2);
     }
