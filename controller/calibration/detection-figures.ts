@@ -23,12 +23,13 @@ export interface DetectionOptions {
 }
 
 export interface ScoredWindow extends CharWindow {
-  /** 0–100 against reference texts of similar length; null without a calibration for this window size. */
-  percentile: number | null;
+  /** 0–100 against reference texts of similar length; absent without a calibration for this window size. */
+  percentile?: number;
 }
 
 export interface EnsembleDetection {
-  percentile: number | null;
+  /** Absent without a calibration. */
+  percentile?: number;
   max_window: ScoredWindow;
   spans?: ScoredWindow[];
   flagged?: boolean;
@@ -36,7 +37,8 @@ export interface EnsembleDetection {
 }
 
 export interface ModelDetection {
-  percentile: number | null;
+  /** Absent without a calibration. */
+  percentile?: number;
   max_window_bits_per_byte: number;
 }
 
@@ -52,7 +54,7 @@ export interface AnsweredModel extends ModelTokens {
 
 /**
  * @param models the models that answered (at least one), with their scored tokens
- * @param calibration the calibration in force, or null (percentiles are then null; spans and flags need one)
+ * @param calibration the calibration in force, or null (percentiles are then left out; spans and flags need one)
  */
 export function detectText(
   text: string,
@@ -68,8 +70,9 @@ export function detectText(
   for (const m of models) {
     const sums = surprisal.models.get(m.name);
     if (!sums) continue;
+    const position = calibration?.modelText(m.name, bytes, m.bits_per_byte);
     perModel[m.name] = {
-      percentile: calibration?.modelText(m.name, bytes, m.bits_per_byte)?.percentile ?? null,
+      ...(position ? { percentile: position.percentile } : {}),
       max_window_bits_per_byte: maxWindow(sums, w).bits_per_byte,
     };
   }
@@ -78,8 +81,8 @@ export function detectText(
   const textPos = calibration?.ensembleText(bytes, models) ?? null;
   const windowPos = calibration?.ensembleWindow(bytes, w, top.bits_per_byte) ?? null;
   const ensemble: EnsembleDetection = {
-    percentile: textPos?.percentile ?? null,
-    max_window: { ...top, percentile: windowPos?.percentile ?? null },
+    ...(textPos ? { percentile: textPos.percentile } : {}),
+    max_window: windowPos ? { ...top, percentile: windowPos.percentile } : top,
   };
 
   if (options.spans && calibration) {
@@ -91,13 +94,15 @@ export function detectText(
     ensemble.spans =
       threshold === null
         ? []
-        : runsAbove(surprisal.ensemble, w, threshold).map((run) => ({
-            start: run.start,
-            end: run.end,
-            bits_per_byte: run.bits_per_byte,
-            percentile:
-              calibration.ensembleWindow(bytes, w, run.peak_bits_per_byte)?.percentile ?? null,
-          }));
+        : runsAbove(surprisal.ensemble, w, threshold).map((run) => {
+            const peak = calibration.ensembleWindow(bytes, w, run.peak_bits_per_byte);
+            return {
+              start: run.start,
+              end: run.end,
+              bits_per_byte: run.bits_per_byte,
+              ...(peak ? { percentile: peak.percentile } : {}),
+            };
+          });
   }
   if (options.flagFpr !== undefined && calibration) {
     const reasons = calibration.flagReasons(options.flagFpr, w, bytes, textPos, windowPos);
