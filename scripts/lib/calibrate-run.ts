@@ -35,7 +35,10 @@ export async function calibrate(
 ): Promise<CalibrateResult> {
   const models = await deploymentModels(endpoint);
   const corpus = loadReferenceCorpus();
-  const fit = corpus.texts.filter((t) => t.split === 'fit').slice(0, options.maxTexts);
+  const fit = evenlySpaced(
+    corpus.texts.filter((t) => t.split === 'fit'),
+    options.maxTexts,
+  );
   const scored = await scoreForDetection(
     endpoint,
     fit.map((t) => t.text),
@@ -61,4 +64,10 @@ export async function calibrate(
     },
   });
   return { file, scored: complete };
+}
+
+/** Up to `max` items spread over the whole list (the corpus is ordered by source, so a prefix is not a sample). */
+function evenlySpaced<T>(items: readonly T[], max: number | undefined): T[] {
+  if (max === undefined || max >= items.length) return [...items];
+  return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)] as T);
 }
