@@ -9,7 +9,7 @@
  */
 import { bucketIndex, ensemblePosition } from './build-calibration.ts';
 import type { CalibrationFile } from './calibration-file.ts';
-import { percentileOf, quantileSorted, zScore } from './distribution.ts';
+import { exceedanceThreshold, percentileOf, zScore } from './distribution.ts';
 import type { Distribution } from './distribution.ts';
 import { modelSetMismatch } from './model-set.ts';
 import type { ModelFingerprint } from './model-set.ts';
@@ -99,7 +99,7 @@ export class Calibration {
     const k = this.windowIndex(windowChars);
     const tail =
       k >= 0 ? this.file.flag_tail.combined[k]?.[bucket] : this.file.flag_tail.text[bucket];
-    return quantileSorted(tail as number[], 1 - fpr);
+    return exceedanceThreshold(tail as number[], fpr);
   }
 
   /** Why a text is flagged at `fpr` (empty: not flagged). */

@@ -63,3 +63,17 @@ export function percentileOf(dist: Distribution, x: number): number {
 export function zScore(dist: Distribution, x: number): number {
   return (x - dist.median) / dist.scale;
 }
+
+/**
+ * The threshold that a new draw from the same distribution exceeds with probability `fpr`: the order statistic at
+ * plotting position (1 − fpr)(n + 1), interpolated. Unlike the usual quantile, it is unbiased for that
+ * probability (a new value falls above the k-th of n sorted values with probability (n + 1 − k)/(n + 1)).
+ */
+export function exceedanceThreshold(values: readonly number[], fpr: number): number {
+  const n = values.length;
+  if (n === 0) throw new RangeError('no values');
+  const pos = Math.min(Math.max((1 - fpr) * (n + 1) - 1, 0), n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  return (values[lo] as number) + (pos - lo) * ((values[hi] as number) - (values[lo] as number));
+}

@@ -9,6 +9,7 @@ export type { ClientErrorCode } from './errors.ts';
 export { isSummaryLine } from './types.ts';
 export type {
   LegacyPerplexityResponse,
+  CalibrationResponse,
   ModelsResponse,
   PerplexityRequest,
   PerplexityResponse,

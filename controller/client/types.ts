@@ -10,6 +10,7 @@ import type {
   ReadyResponseSchema,
   perplexityRequestSchema,
 } from '../api/schemas.ts';
+import type { CalibrationResponseSchema } from '../api/calibration-schemas.ts';
 
 type RequestBody = z.input<ReturnType<typeof perplexityRequestSchema>>;
 
@@ -23,6 +24,8 @@ export type StreamSummary = Omit<PerplexityResponse, 'results'>;
 /** A line of `perplexityStream`: a text's result (with its `index`) or, last, the summary. */
 export type StreamLine = TextResult | { summary: StreamSummary };
 export type ModelsResponse = z.infer<typeof ModelsResponseSchema>;
+/** `GET /v1/calibration`. */
+export type CalibrationResponse = z.infer<typeof CalibrationResponseSchema>;
 export type ReadyResponse = z.infer<typeof ReadyResponseSchema>;
 /** `POST /ensemble_perplexity` answer: perplexity per prompt, per model. */
 export type LegacyPerplexityResponse = Record<string, number[]>;

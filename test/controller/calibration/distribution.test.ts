@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   distributionOf,
+  exceedanceThreshold,
   percentileOf,
   quantileSorted,
   zScore,
@@ -29,6 +30,14 @@ describe('reference distributions', () => {
     expect(quantileSorted([1, 2, 3, 4, 5], 0.5)).toBe(3);
     expect(quantileSorted([1, 2, 3, 4, 5], 0.9)).toBeCloseTo(4.6, 12);
     expect(quantileSorted([1, 2], 1)).toBe(2);
+  });
+
+  it('puts the flag threshold where a new value exceeds it with the requested probability', () => {
+    const values = Array.from({ length: 99 }, (_, i) => i + 1);
+    // A new value lands in each of the 100 gaps between 99 sorted values with probability 1/100.
+    expect(exceedanceThreshold(values, 0.01)).toBe(99);
+    expect(exceedanceThreshold(values, 0.1)).toBe(90);
+    expect(exceedanceThreshold(values, 0.001)).toBe(99);
   });
 
   it('never has a zero scale', () => {
