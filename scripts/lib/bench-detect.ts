@@ -122,7 +122,12 @@ export async function runDetectBench(options: DetectBenchOptions = {}): Promise<
   const started = performance.now();
   const log = options.log ?? ((line: string) => console.error(line));
   const seed = options.seed ?? 13;
-  const stack = options.url ? undefined : await startLocalStack();
+  // Patient health checks: on a busy machine a slow probe must not eject a CPU model in the middle of the run.
+  const stack = options.url
+    ? undefined
+    : await startLocalStack({
+        controller: { health: { probeTimeoutMs: 15_000, failuresToEject: 20 } },
+      });
   const endpoint: Endpoint = {
     url: options.url ?? (stack as { url: string }).url,
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),

@@ -41,7 +41,7 @@ class HttpStatusError extends Error {
 }
 
 /** A long run meets the odd 503 (a backend connection reset, a full queue): retried, a 4xx is not. */
-async function withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+async function withRetries<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
@@ -49,7 +49,7 @@ async function withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
       const retryable =
         !(err instanceof HttpStatusError) || err.status >= 500 || err.status === 429;
       if (!retryable || i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 1000 * i));
+      await new Promise((r) => setTimeout(r, 2000 * i));
     }
   }
 }
