@@ -23,12 +23,19 @@ export class SurprisalSums {
     if (surprisal.length !== bytes.length)
       throw new RangeError('surprisal and bytes must cover the same characters');
     this.length = surprisal.length;
-    this.#nats = new Float64Array(this.length + 1);
-    this.#bytes = new Float64Array(this.length + 1);
+    // Locals in the loop: this runs for every model of every text.
+    const nats = new Float64Array(this.length + 1);
+    const bytesSum = new Float64Array(this.length + 1);
+    let n = 0;
+    let b = 0;
     for (let i = 0; i < this.length; i++) {
-      this.#nats[i + 1] = (this.#nats[i] as number) + (surprisal[i] as number);
-      this.#bytes[i + 1] = (this.#bytes[i] as number) + (bytes[i] as number);
+      n += surprisal[i] as number;
+      b += bytes[i] as number;
+      nats[i + 1] = n;
+      bytesSum[i + 1] = b;
     }
+    this.#nats = nats;
+    this.#bytes = bytesSum;
   }
 
   /** Bits per UTF-8 byte of the characters [start, end); 0 for an empty range. */

@@ -78,8 +78,11 @@ function findNear(text: string, piece: string, from: number, reach: number): num
   return -1;
 }
 
+const MARKERS = /[\u2581\u0120\u010a]/;
+
 /** Undoes the space markers of sentencepiece (▁) and byte-level BPE (Ġ, Ċ) when a backend returns raw pieces. */
 function normalisePiece(piece: string): string {
+  if (!MARKERS.test(piece)) return piece;
   return piece
     .replace(/\u2581/g, ' ')
     .replace(/\u0120/g, ' ')
@@ -178,6 +181,8 @@ export interface WeightedSurprisal {
 export function ensembleSurprisal(models: readonly WeightedSurprisal[]): Float64Array {
   const first = models[0];
   if (!first) throw new RangeError('the ensemble needs at least one model');
+  // One model: its own values are the ensemble's (callers do not modify them).
+  if (models.length === 1 && first.weight > 0) return first.surprisal;
   const out = new Float64Array(first.surprisal.length);
   let weights = 0;
   for (const { surprisal, weight } of models) {
