@@ -111,6 +111,17 @@ export const HealthSchema = z
   })
   .prefault({});
 
+export const CalibrationSchema = z
+  .object({
+    /**
+     * Calibration file (made by `npm run calibrate`). Percentiles, spans and flags need one; the file is checked
+     * again every `reloadMs`, so a new one takes effect without a restart. @default - none
+     */
+    path: z.string().min(1).optional(),
+    reloadMs: z.int().positive().default(30_000),
+  })
+  .prefault({});
+
 export const AuthSchema = z
   .strictObject({
     /**
@@ -175,6 +186,7 @@ export const ControllerConfigSchema = z.strictObject({
   health: HealthSchema,
   auth: AuthSchema,
   cache: CacheSchema,
+  calibration: CalibrationSchema,
 });
 export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
 /** What a config file may contain: everything but `models` is optional. */

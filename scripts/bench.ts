@@ -10,6 +10,8 @@
  *   npm run bench -- --memory            controller RSS and CPU under full load (8 × 100 texts in flight, 90 s)
  *   npm run bench -- --memory --long     the same at GPU rates (L4 emulator) for 10 minutes: RSS growth
  *   npm run bench -- --score 10000       the score CLI on a 10k-line JSONL file against the local stack
+ *   npm run bench -- --detect            detection: held-out false-positive rates, AUROC and TPR at 1 % FPR of
+ *                                        whole-text vs max-window scores on seeded attacks (scripts/lib/bench-detect.ts)
  *
  * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --seconds N (--memory)  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
@@ -179,6 +181,8 @@ async function main(): Promise<void> {
       memory: { type: 'boolean', default: false },
       long: { type: 'boolean', default: false },
       seconds: { type: 'string' },
+      detect: { type: 'boolean', default: false },
+      seed: { type: 'string' },
     },
   });
   if (values.memory) {
@@ -195,6 +199,19 @@ async function main(): Promise<void> {
       result,
       machine: m,
     });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
+  if (values.detect) {
+    const { runDetectBench, formatDetectBench } = await import('./lib/bench-detect.ts');
+    const apiKey = values.key ?? process.env.EP_API_KEY;
+    const result = await runDetectBench({
+      ...(values.url ? { url: values.url } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(values.seed ? { seed: Number(values.seed) } : {}),
+    });
+    console.log(formatDetectBench(result));
+    const file = await writeJson(values.json, 'detect', { ...result, machine: machineInfo() });
     console.error(`bench: wrote ${file}`);
     return;
   }

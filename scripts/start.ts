@@ -5,7 +5,8 @@
  * that works. Ctrl-C stops everything.
  *
  * Environment: PORT, HOST (default 127.0.0.1), EP_DEV_API_KEY (use this key instead of a fresh one),
- * EP_LOCAL_LM_CACHE (trained model cache), EP_LOG_LEVEL (default warn).
+ * EP_LOCAL_LM_CACHE (trained model cache), EP_LOG_LEVEL (default warn). The calibration lives in
+ * .cache/calibration.json; the first start (and a start after the models changed) makes it in the background.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,6 +17,7 @@ import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { startLocalFleet } from '../images/local-lm/index.ts';
 import { provisionDevKey } from './lib/dev-key.ts';
 import { StartSettingsError, checkPortFree, readStartSettings } from './lib/start-settings.ts';
+import { ensureLocalCalibration } from './lib/local-calibration.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
   const cacheDir = resolve('.cache');
   mkdirSync(cacheDir, { recursive: true });
   const keyStorePath = resolve(cacheDir, 'dev-keys.json');
+  const calibrationPath = resolve(cacheDir, 'calibration.json');
 
   console.log('Loading the four local language models (the first start trains them)…');
   const fleet = await startLocalFleet({ host: '127.0.0.1' });
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     logLevel: process.env.EP_LOG_LEVEL ?? 'warn',
     models: fleet.servers.map((s) => ({ name: s.servedName, backends: [s.url] })),
     auth: { store: `file:${keyStorePath}`, reloadMs: 5_000 },
+    calibration: { path: calibrationPath },
   });
   const controller = await startController(config, {
     logger: createLogger(config.logLevel),
@@ -60,6 +64,23 @@ Try it:
     -d '{"texts": ["The ship sailed across the sea at dawn.", "dawn sea the across at ship sailed The."]}'
 
 Press Ctrl-C to stop.`);
+  ensureLocalCalibration({
+    controller,
+    calibrationPath,
+    apiKey: key,
+    log: (l) => console.log(l),
+  }).then(
+    (how) =>
+      console.log(
+        how === 'made'
+          ? `Calibration made and in force (${calibrationPath}): percentiles and flag_fpr work now.`
+          : `Calibration loaded from ${calibrationPath}.`,
+      ),
+    (err: unknown) =>
+      console.error(
+        `Calibration failed (${err instanceof Error ? err.message : String(err)}); scoring still works.`,
+      ),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -10,11 +10,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
+import { CalibrationSource } from '../calibration/calibration-source.ts';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import { bodyTooLarge, errorBody, issueField, sendError } from './errors.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { registerCalibrationRoute } from './routes/calibration.ts';
 import { registerLegacyRoutes } from './routes/legacy.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerPerplexityRoute } from './routes/perplexity.ts';
@@ -25,6 +27,8 @@ export interface AppDependencies {
   readonly config: ControllerConfig;
   readonly registry: ModelRegistry;
   readonly logger: Logger;
+  /** The calibration in force. @default - none (percentiles are null; spans and flags are refused) */
+  readonly calibration?: CalibrationSource;
   /**
    * Authentication for the scoring routes (`api/middleware/api-key-auth.ts`).
    * @default - none: every caller may score (local experiments only)
@@ -96,10 +100,18 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
 
-  const scoring = new ScoringService(config, registry);
+  const calibration =
+    deps.calibration ??
+    new CalibrationSource({
+      reloadMs: 60_000,
+      fingerprints: () => registry.fingerprints(),
+      logger,
+    });
+  const scoring = new ScoringService(config, registry, calibration);
   registerPerplexityRoute(app, config, scoring);
   registerLegacyRoutes(app, config, registry, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
+  registerCalibrationRoute(app, calibration, () => registry.fingerprints());
   if (deps.metrics) {
     if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);
     registerMetricsRoute(app, deps.metrics);

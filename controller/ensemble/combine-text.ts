@@ -10,7 +10,7 @@ import { ensembleFigures, modelFigures } from '../scoring/figures.ts';
 import type { ModelFigures } from '../scoring/figures.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes, wordCount } from '../scoring/text-stats.ts';
-import { alignTokenOffsets } from '../scoring/token-offsets.ts';
+import { alignTokenOffsets } from '../scoring/token-alignment.ts';
 import type { TokenLogprob } from '../scoring/logprobs.ts';
 import type { ModelResult, TextError, TextResult, TokenDetail } from '../api/schemas.ts';
 import type { TextOutcome } from '../scheduler/text-score.ts';

@@ -60,7 +60,12 @@ export function registerPerplexityRoute(
       models: body.models,
       minModels: body.min_models,
       weights: body.weights,
-      withDetail: body.details === 'tokens',
+      withDetail: false,
+      detection: {
+        details: body.details,
+        window_chars: body.window_chars,
+        flag_fpr: body.flag_fpr,
+      },
       timeoutMs: body.timeout_ms,
       cache: body.cache,
     };
