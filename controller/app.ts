@@ -1,10 +1,9 @@
 /**
  * @module
  * Composes the HTTP app: middleware (request id, body limit, logging, auth), the routes, the OpenAPI document
- * and the docs page. No I/O happens here; `main.ts` owns the process, the server and the backends.
+ * and the web pages (docs, playground). No I/O happens here; `main.ts` owns the process, the server and the backends.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
@@ -16,6 +15,7 @@ import { registerLegacyRoutes } from './api/routes/legacy.ts';
 import { registerMetricsRoute } from './api/routes/metrics.ts';
 import { registerPerplexityRoute } from './api/routes/perplexity.ts';
 import { registerStatusRoutes } from './api/routes/status.ts';
+import { registerWebRoutes } from './api/routes/web.ts';
 import type { ControllerConfig } from './config.ts';
 import type { ControllerMetrics } from './observability/metrics.ts';
 import type { ModelRegistry } from './scheduler/model-registry.ts';
@@ -120,7 +120,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
         'Scores how likely texts are under several language models and combines them into one robust ensemble score.',
     },
   });
-  app.get('/', swaggerUI({ url: '/openapi.json', title: 'Ensembled Perplexity API' }));
+  registerWebRoutes(app);
 
   // A scoring path with the wrong method is a 405 that says which method works, not a 404.
   app.on(['GET', 'PUT', 'PATCH', 'DELETE'], [...SCORING_PATHS], (c) => {
