@@ -17,12 +17,12 @@ const NICE_STEPS = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 20, 50];
 
 /**
  * A scale for these values (bits per character), shared by everything shown together so the same colour
- * means the same surprisal. The top band starts near the 98th percentile, so a few extreme characters do not
+ * means the same surprisal. The top band starts near the 95th percentile, so a few extreme characters do not
  * wash out the rest.
  */
 export function heatScale(values: Iterable<number>): HeatScale {
   const finite = [...values].filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const high = finite.length ? (finite[Math.floor(0.98 * (finite.length - 1))] as number) : 0;
+  const high = finite.length ? (finite[Math.floor(0.95 * (finite.length - 1))] as number) : 0;
   const wanted = high / (HEAT_LEVELS - 1);
   const step = NICE_STEPS.find((s) => s >= wanted) ?? Math.ceil(wanted);
   return { step };

@@ -55,7 +55,7 @@ export function renderScored(
       { class: 'scored', 'aria-label': label },
       labels.length > 1 ? h('h3', {}, label) : null,
       renderSummary(analysis.result),
-      renderModelTable(analysis.result, models, maxBpb, `Models for ${label.toLowerCase()}`),
+      renderModelTable(analysis.result, models, maxBpb, `Each model: ${label}`),
       analysis.models.length > 0 ? renderHeatmap(analysis, scale, label) : null,
     );
   });

@@ -12,11 +12,8 @@ export function mountThemeToggle(button: HTMLButtonElement): void {
   const apply = () => {
     if (theme === 'auto') delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme;
+    // The visible text is the accessible name, so speech control users can say what they see.
     button.textContent = `Theme: ${theme === 'auto' ? 'system' : theme}`;
-    button.setAttribute(
-      'aria-label',
-      `Colour theme: ${theme === 'auto' ? 'as the system' : theme}. Change`,
-    );
   };
   button.addEventListener('click', () => {
     theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length] as Theme;
