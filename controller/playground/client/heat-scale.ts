@@ -13,11 +13,11 @@ export interface HeatScale {
 }
 
 /** Round band widths: the legend reads 0, 0.5, 1, 1.5 … or 0, 2, 4, 6 …, never 0, 0.73, 1.46. */
-const NICE_STEPS = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 20, 50];
+const NICE_STEPS = [0.1, 0.2, 0.25, 0.5, 1, 1.25, 2, 2.5, 5, 10, 20, 50];
 
 /**
  * A scale for these values (bits per character), shared by everything shown together so the same colour
- * means the same surprisal. The top band starts near the 95th percentile, so a few extreme characters do not
+ * means the same surprisal. The top band starts at or just above the 95th percentile, so a few extreme characters do not
  * wash out the rest.
  */
 export function heatScale(values: Iterable<number>): HeatScale {
