@@ -193,8 +193,7 @@ describe.skipIf(skipBrowserSuite)('playground in chromium against the local stac
 
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'playground-single.png'), fullPage: true });
     if (process.env.EP_UPDATE_README_SCREENSHOT === '1') {
-      await page.setViewport({ width: 1100, height: 900 });
-      const area = await page.$('main');
+      const area = await page.$('#panel-single');
       await area?.screenshot({ path: join(SCREENSHOT_DIR, 'readme.png') });
       copyFileSync(join(SCREENSHOT_DIR, 'readme.png'), README_SCREENSHOT);
     }

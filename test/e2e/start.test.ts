@@ -37,6 +37,10 @@ describe('npm start', () => {
       expect(body.results[0].ensemble.degraded).toBe(false);
       const anonymous = await fetch(`${url}/v1/perplexity`, { method: 'POST', body: '{}' });
       expect(anonymous.status).toBe(401);
+      // The printed playground address serves the page.
+      const playground = /Playground\s+(http:\/\/\S+)/.exec(out)?.[1];
+      expect(playground).toBe(`${url}/playground`);
+      expect((await fetch(playground as string)).status).toBe(200);
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {

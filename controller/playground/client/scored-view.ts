@@ -55,7 +55,12 @@ export function renderScored(
       { class: 'scored', 'aria-label': label },
       labels.length > 1 ? h('h3', {}, label) : null,
       renderSummary(analysis.result),
-      renderModelTable(analysis.result, models, maxBpb, `Each model: ${label}`),
+      renderModelTable(
+        analysis.result,
+        models,
+        maxBpb,
+        labels.length > 1 ? `Each model, ${label}` : 'Each model',
+      ),
       analysis.models.length > 0 ? renderHeatmap(analysis, scale, label) : null,
     );
   });
