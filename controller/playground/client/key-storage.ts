@@ -14,7 +14,12 @@ export interface KeyStorage {
   forget(): void;
 }
 
-type Store = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+/** The part of the Web Storage API used here (sessionStorage, localStorage). */
+interface Store {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
 
 export function keyStorage(session: Store, local: Store): KeyStorage {
   return {

@@ -9,19 +9,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
+import { launchBrowser, SCREENSHOT_DIR, skipBrowserSuite, tabTo, watchPage } from './browser.ts';
+import type { PageWatch } from './browser.ts';
+import { startKeyedLocalStack } from '../../helpers/keyed-local-stack.ts';
+import type { KeyedLocalStack } from '../../helpers/keyed-local-stack.ts';
 import {
-  launchBrowser,
-  SCREENSHOT_DIR,
-  skipBrowserSuite,
-  tabTo,
-  watchPage,
-} from '../helpers/browser.ts';
-import type { PageWatch } from '../helpers/browser.ts';
-import { startKeyedLocalStack } from '../helpers/keyed-local-stack.ts';
-import type { KeyedLocalStack } from '../helpers/keyed-local-stack.ts';
-import { GIBBERISH_SUFFIX, NATURAL_EXAMPLE } from '../../controller/playground/client/examples.ts';
+  GIBBERISH_SUFFIX,
+  NATURAL_EXAMPLE,
+} from '../../../controller/playground/client/examples.ts';
+import { serverFeatures } from '../../../controller/playground/client/server-features.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The README's picture of the page; rewritten when EP_UPDATE_README_SCREENSHOT=1. */
 const README_SCREENSHOT = join(ROOT, 'controller/playground/screenshot.png');
 const AXE_SOURCE = readFileSync(
@@ -140,6 +138,9 @@ describe.skipIf(skipBrowserSuite)('playground in chromium against the local stac
     page.on('request', (req) => {
       if (req.url().endsWith('/v1/perplexity')) authHeaders.push(req.headers().authorization ?? '');
     });
+    // Strict about the detection fields once this server supports them, and fine without them before.
+    const features = serverFeatures(await (await fetch(`${stack.url}/openapi.json`)).json());
+    if (features.flagFpr) await page.type('#flag-fpr', '0.05');
     const text = NATURAL_EXAMPLE + GIBBERISH_SUFFIX;
     await page.$eval('#single-text', (el, t) => ((el as HTMLTextAreaElement).value = t), text);
     await page.click('#single-form button[type=submit]');
@@ -166,10 +167,14 @@ describe.skipIf(skipBrowserSuite)('playground in chromium against the local stac
     // Flagged spans, when the server reports them, are in the suffix too.
     for (const r of runs.filter((x) => x.inSpan)) expect(r.end).toBeGreaterThan(suffixStart);
 
+    const note = await page.$eval('#single-result .note-window', (el) => el.textContent ?? '');
+    if (features.windowChars) expect(note).toMatch(/bits\/byte/);
+    else expect(note).toMatch(/found in the browser/);
+
     // The summary and one bar row per model.
-    expect(await page.$eval('#single-result .summary', (el) => el.textContent)).toMatch(
-      /Perplexity/,
-    );
+    const summary = await page.$eval('#single-result .summary', (el) => el.textContent ?? '');
+    expect(summary).toMatch(/Perplexity/);
+    if (features.flagFpr) expect(summary).toMatch(/Flagged/);
     const modelRows = await page.$$eval('#single-result table.models tbody tr th', (els) =>
       els.map((e) => e.textContent),
     );

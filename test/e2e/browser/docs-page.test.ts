@@ -5,11 +5,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'puppeteer-core';
-import type { RunningController } from '../../controller/main.ts';
-import { launchBrowser, SCREENSHOT_DIR, skipBrowserSuite, watchPage } from '../helpers/browser.ts';
-import { startTestController } from '../helpers/controller.ts';
-import { startFakeVllm } from '../helpers/fake-vllm.ts';
-import type { FakeVllm } from '../helpers/fake-vllm.ts';
+import type { RunningController } from '../../../controller/main.ts';
+import { launchBrowser, SCREENSHOT_DIR, skipBrowserSuite, watchPage } from './browser.ts';
+import { startTestController } from '../../helpers/controller.ts';
+import { startFakeVllm } from '../../helpers/fake-vllm.ts';
+import type { FakeVllm } from '../../helpers/fake-vllm.ts';
 
 describe.skipIf(skipBrowserSuite)('docs page in chromium, offline', () => {
   let browser: Browser;
@@ -41,6 +41,14 @@ describe.skipIf(skipBrowserSuite)('docs page in chromium, offline', () => {
     const authorize = await page.waitForSelector('button.authorize', { visible: true });
     expect(await authorize?.evaluate((b) => b.textContent)).toMatch(/Authorize/);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'docs.png'), fullPage: false });
+
+    // Opening an operation (schemas, highlighted examples) and the Authorize dialog stays within the CSP.
+    await page.click('.opblock-post .opblock-summary');
+    await page.waitForSelector('.opblock-post .opblock-body', { visible: true });
+    await authorize?.click();
+    await page.waitForSelector('.modal-ux input', { visible: true });
+    expect(await page.$eval('.modal-ux', (el) => el.textContent)).toMatch(/apiKey/);
+    await page.click('.modal-ux .close-modal');
 
     // The playground is one link away.
     await Promise.all([page.waitForNavigation(), page.click('a[href="playground"]')]);
