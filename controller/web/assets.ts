@@ -7,14 +7,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { loadWebAssetSources } from './load-sources.ts';
-
-/** A file as its source or build step produced it: the table entry before hashing and compression. */
-export interface WebAssetSource {
-  /** URL path, e.g. `/assets/playground.js`. */
-  readonly path: string;
-  readonly contentType: string;
-  readonly body: string;
-}
+import type { WebAssetSource } from './manifest.ts';
 
 /** A file ready to serve. */
 export interface WebAsset extends WebAssetSource {

@@ -8,9 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { WebAssetSource } from './assets.ts';
 import { WEB_ASSETS } from './manifest.ts';
-import type { AssetRecipe } from './manifest.ts';
+import type { AssetRecipe, WebAssetSource } from './manifest.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);

@@ -4,7 +4,8 @@
  * first use. `npm run build` replaces this module in the bundle with one that holds the compiled assets, so the
  * deployed controller needs neither the sources nor node_modules (scripts/lib/embed-web-assets.ts).
  */
-import type { WebAssetSource } from './assets.ts';
+
+import type { WebAssetSource } from './manifest.ts';
 
 export async function loadWebAssetSources(): Promise<readonly WebAssetSource[]> {
   const { compileWebAssets } = await import('./compile.ts');

@@ -12,6 +12,14 @@ export type AssetRecipe =
   /** A file shipped in an npm package (`package/path`). */
   | { readonly packageFile: string };
 
+/** A file as its source or build step produced it: the table entry before hashing and compression. */
+export interface WebAssetSource {
+  /** URL path, e.g. `/assets/playground.js`. */
+  readonly path: string;
+  readonly contentType: string;
+  readonly body: string;
+}
+
 export interface AssetEntry {
   readonly path: string;
   readonly contentType: string;
