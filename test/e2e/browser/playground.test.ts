@@ -267,6 +267,13 @@ describe.skipIf(skipBrowserSuite)('playground in chromium against the local stac
       (el, t) => ((el as HTMLTextAreaElement).value = t),
       lines.join('\n'),
     );
+    // Sample the progress bar while the job runs: it moves as lines stream in, not only at the end.
+    await page.evaluate(() => {
+      const seen: number[] = [];
+      (window as any).progressSeen = seen;
+      const bar = document.getElementById('batch-progress') as HTMLProgressElement;
+      setInterval(() => seen.push(bar.value), 20);
+    });
     await page.click('#batch-form button[type=submit]');
     await page.waitForFunction(
       () => (document.querySelector('#batch-status .status')?.textContent ?? '').startsWith('Done'),
@@ -276,6 +283,8 @@ describe.skipIf(skipBrowserSuite)('playground in chromium against the local stac
     expect(await page.$eval('#batch-progress', (el) => (el as HTMLProgressElement).value)).toBe(
       200,
     );
+    const seen = (await page.evaluate(() => (window as any).progressSeen)) as number[];
+    expect(seen.some((v) => v > 0 && v < 200)).toBe(true);
     const states = await page.$$eval('#batch-table tbody tr', (rows) =>
       rows.map((r) => (r as HTMLElement).dataset.state),
     );
