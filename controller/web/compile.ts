@@ -2,7 +2,7 @@
  * @module
  * Builds the web assets from their sources (WEB_ASSETS): reads files, bundles browser scripts with esbuild and
  * copies files out of npm packages. Runs on first use in development and once at `npm run build`; the deployed
- * bundle never loads this module (esbuild is a development tool).
+ * bundle never loads this module, so esbuild and swagger-ui-dist are build inputs (devDependencies).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';

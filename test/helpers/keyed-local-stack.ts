@@ -2,13 +2,13 @@
  * The local stack as `npm start` runs it, for end-to-end tests: the four local-lm models on loopback and a
  * controller that needs an API key from a file store.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKey } from '../../controller/auth/key-format.ts';
 import type { RunningController } from '../../controller/main.ts';
 import { startLocalFleet } from '../../images/local-lm/index.ts';
 import { startTestController } from './controller.ts';
+import { tempDir } from './temp-dir.ts';
 
 export interface KeyedLocalStack {
   readonly url: string;
@@ -19,7 +19,7 @@ export interface KeyedLocalStack {
 }
 
 export async function startKeyedLocalStack(): Promise<KeyedLocalStack> {
-  const dir = mkdtempSync(join(tmpdir(), 'ep-stack-'));
+  const dir = tempDir('ep-stack-');
   const { key, id, hash } = generateKey();
   const store = join(dir, 'keys.json');
   writeFileSync(
@@ -48,7 +48,6 @@ export async function startKeyedLocalStack(): Promise<KeyedLocalStack> {
     async close() {
       await controller.close();
       await fleet.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

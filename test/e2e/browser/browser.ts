@@ -26,6 +26,10 @@ export const CHROMIUM = findChromium();
 
 /** Skip a browser suite locally without chromium; under CI run it, so launchBrowser fails it. */
 export const skipBrowserSuite = CHROMIUM === undefined && !process.env.CI;
+if (skipBrowserSuite)
+  console.warn(
+    'SKIPPED browser tests: chromium is not installed (apt-get install -y chromium). In CI they fail instead.',
+  );
 
 /**
  * Flags that keep the browser on loopback: no background services (updates, sync, safe browsing, metrics,
