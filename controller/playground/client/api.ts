@@ -7,7 +7,7 @@ import type { ModelInfo, ScoreRequest, ScoreResponse, StreamLine } from './api-t
 import { describeFailure, retryAfterSeconds } from './error-words.ts';
 import type { ApiFailure } from './error-words.ts';
 import { ndjsonLines } from './ndjson.ts';
-import { NO_FEATURES, serverFeatures } from './server-features.ts';
+import { calibrationInfo, NO_FEATURES, serverFeatures } from './server-features.ts';
 import type { ServerFeatures } from './server-features.ts';
 
 export class ApiError extends Error {
@@ -34,12 +34,25 @@ export class PlaygroundApi {
     return body.data;
   }
 
-  /** What the scoring route accepts; a server without an OpenAPI document gets the basic controls. */
+  /**
+   * What the scoring route accepts and the calibration it scores against; a server without an OpenAPI
+   * document gets the basic controls.
+   */
   async features(): Promise<ServerFeatures> {
+    let features: ServerFeatures;
     try {
-      return serverFeatures(await this.#send('openapi.json', { method: 'GET' }));
+      features = serverFeatures(await this.#send('openapi.json', { method: 'GET' }));
     } catch {
       return NO_FEATURES;
+    }
+    if (!features.windowChars && !features.flagFpr && !features.spans) return features;
+    try {
+      const calibration = calibrationInfo(
+        await this.#send('v1/calibration', { method: 'GET', headers: this.#keyHeader() }),
+      );
+      return calibration ? { ...features, calibration } : features;
+    } catch {
+      return features;
     }
   }
 
@@ -70,12 +83,12 @@ export class PlaygroundApi {
   }
 
   #scoringHeaders(accept: string): Record<string, string> {
+    return { 'content-type': 'application/json', accept, ...this.#keyHeader() };
+  }
+
+  #keyHeader(): Record<string, string> {
     const key = this.#key().trim();
-    return {
-      'content-type': 'application/json',
-      accept,
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-    };
+    return key ? { authorization: `Bearer ${key}` } : {};
   }
 
   async #send(path: string, init: RequestInit): Promise<unknown> {

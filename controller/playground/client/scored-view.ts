@@ -20,7 +20,11 @@ export async function scoreForDisplay(
 ): Promise<TextAnalysis[]> {
   const settings = ctx.settings.read();
   const response = await ctx.api.score(
-    { texts: [...texts], details: detailsFor(ctx.features), ...settings.fields },
+    {
+      texts: [...texts],
+      details: detailsFor(ctx.features, settings.fields.window_chars),
+      ...settings.fields,
+    },
     signal,
   );
   const weights = ctx.settings.weights();

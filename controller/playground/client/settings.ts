@@ -5,6 +5,7 @@
  */
 import type { ModelInfo, ScoreRequest } from './api-types.ts';
 import { byId, h } from './dom.ts';
+import { canFlag } from './server-features.ts';
 import type { ServerFeatures } from './server-features.ts';
 import { DEFAULT_WINDOW_CHARS } from './text-analysis.ts';
 
@@ -30,13 +31,17 @@ export class Settings {
 
   constructor(features: ServerFeatures) {
     this.#features = features;
-    this.#fpr.disabled = !features.flagFpr;
+    this.#fpr.disabled = !canFlag(features);
     const notes: string[] = [];
     if (!features.windowChars)
       notes.push(
         'This server does not report windows: the page finds the most surprising window itself.',
       );
     if (!features.flagFpr) notes.push('This server does not flag texts, so the rate is off.');
+    else if (!features.calibration)
+      notes.push(
+        'This server has no calibration in force, so percentiles, flagged spans and flagging are off (see /v1/calibration).',
+      );
     byId('settings-note').textContent = notes.join(' ');
   }
 

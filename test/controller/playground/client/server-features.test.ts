@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  calibrationInfo,
+  canFlag,
   detailsFor,
   NO_FEATURES,
   serverFeatures,
@@ -28,8 +30,27 @@ describe('server features', () => {
       }),
     );
     expect(full).toEqual({ windowChars: true, flagFpr: true, spans: true });
-    expect(detailsFor(full)).toEqual(['tokens', 'spans']);
     expect(detailsFor(NO_FEATURES)).toBe('tokens');
+  });
+
+  it('asks for spans and offers flagging only with a calibration for the window length in use', () => {
+    const full = { windowChars: true, flagFpr: true, spans: true };
+    expect(detailsFor(full)).toBe('tokens');
+    expect(canFlag(full)).toBe(false);
+    const calibration = calibrationInfo({
+      state: 'loaded',
+      default_window_chars: 64,
+      calibration: { window_chars: [32, 64, 128] },
+    });
+    expect(calibration).toEqual({ windowChars: [32, 64, 128], defaultWindowChars: 64 });
+    const calibrated = { ...full, calibration: calibration! };
+    expect(canFlag(calibrated)).toBe(true);
+    expect(detailsFor(calibrated)).toEqual(['tokens', 'spans']);
+    expect(detailsFor(calibrated, 128)).toEqual(['tokens', 'spans']);
+    expect(detailsFor(calibrated, 100)).toBe('tokens');
+    expect(
+      calibrationInfo({ state: 'missing', message: 'no file', default_window_chars: 64 }),
+    ).toBeUndefined();
   });
 
   it('falls back to the basic controls for a document it cannot read', () => {
