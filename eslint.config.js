@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdktf.out/', '**/dist/', '.cache/', '.gen/', 'clients/python/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdktf.out/',
+      '**/dist/',
+      '.cache/',
+      '.gen/',
+      'clients/python/',
+      'test-output/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,11 +2,12 @@
  * @module
  * `npm run build`: bundles the controller into ONE ES module, `dist/controller.mjs`, that runs on a bare Node 20+
  * with no node_modules (the AWS hosts run it in the official Node image; the stack uploads it to S3).
- * Everything is bundled except Node's builtins. CommonJS dependencies (pino, ...) call `require` and read
+ * Everything is bundled except Node's builtins, including the web pages' compiled scripts and styles. CommonJS dependencies (pino, ...) call `require` and read
  * `__dirname`, which ES modules lack, so a banner defines both from `import.meta.url`.
  *
  * Usage: npm run build [-- --entry controller/main.ts --out dist/controller.mjs]
  */
+import { embedWebAssets } from './lib/embed-web-assets.ts';
 import { isMainModule } from './lib/main-module.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -74,6 +75,8 @@ export async function buildControllerBundle(opts: BundleOptions = {}): Promise<B
     nodePaths: [resolve(ROOT, 'node_modules')],
     banner: { js: BANNER },
     define: { __EP_PARSE_WORKER_SOURCE__: JSON.stringify(workerSource) },
+    // The docs page and the playground: compiled now and carried inside the bundle.
+    plugins: [embedWebAssets()],
     sourcemap: false,
     legalComments: 'eof',
     logLevel: 'warning',

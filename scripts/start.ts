@@ -52,6 +52,7 @@ Ensembled Perplexity is running (ready in ${seconds} s).
 
   API       ${url}
   Docs      ${url}/
+  Playground ${url}/playground   (paste the key below into the page)
   Models    ${fleet.servers.map((s) => `${s.servedName} → ${s.url}`).join('\n            ')}
   API key   ${key}
             (stored hashed in ${keyStorePath}; manage keys with npm run keys -- list --store file:${keyStorePath})

@@ -1,10 +1,10 @@
 /**
  * @module
  * Composes the HTTP app: middleware (request id, body limit, logging, auth), the routes, the OpenAPI document
- * and the docs page. No I/O happens here; `server.ts` owns the server and the backends, `main.ts` the process.
+ * and the web pages (docs, playground). No I/O happens here; `server.ts` owns the server and the backends,
+ * `main.ts` the process.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
@@ -22,6 +22,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerPerplexityRoute } from './routes/perplexity.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { ScoringService } from './routes/scoring-service.ts';
+import { registerWebRoutes } from './routes/web.ts';
 
 export interface AppDependencies {
   readonly config: ControllerConfig;
@@ -131,7 +132,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
         'Scores how likely texts are under several language models and combines them into one robust ensemble score.',
     },
   });
-  app.get('/', swaggerUI({ url: '/openapi.json', title: 'Ensembled Perplexity API' }));
+  registerWebRoutes(app);
 
   // A scoring path with the wrong method is a 405 that says which method works, not a 404.
   app.on(['GET', 'PUT', 'PATCH', 'DELETE'], [...SCORING_PATHS], (c) => {

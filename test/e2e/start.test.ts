@@ -27,6 +27,10 @@ describe('npm start', () => {
       expect(body.results[0].ensemble.degraded).toBe(false);
       const anonymous = await fetch(`${url}/v1/perplexity`, { method: 'POST', body: '{}' });
       expect(anonymous.status).toBe(401);
+      // The printed playground address serves the page.
+      const playground = /Playground\s+(http:\/\/\S+)/.exec(start.output())?.[1];
+      expect(playground).toBe(`${url}/playground`);
+      expect((await fetch(playground as string)).status).toBe(200);
       start.child.kill('SIGINT');
       expect(await start.exited).toBe(0);
       // The instance removed its own key on the way out.

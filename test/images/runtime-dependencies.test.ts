@@ -16,9 +16,16 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
 
+/**
+ * Modules that never run in an image: the web assets' compiler runs at `npm run build`, which embeds its output
+ * in the controller bundle (scripts/lib/embed-web-assets.ts), so its esbuild and swagger-ui-dist are build inputs.
+ */
+const BUILD_TIME_ONLY = new Set([join(ROOT, 'controller/web/compile.ts')]);
+
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && /\.(ts|mts|mjs|js)$/.test(e.name))
+    .filter((e) => !BUILD_TIME_ONLY.has(join(e.parentPath, e.name)))
     .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'));
 }
 

@@ -133,10 +133,26 @@ describe('buildControllerBundle', () => {
           }
         });
         child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.on('exit', (code) => reject(new Error(`controller exited with ${code}:\n${out}`)));
+        child.on('exit', (code) =>
+          reject(
+            new Error(`controller exited with ${code}:
+${out}`),
+          ),
+        );
       });
       const res = await fetch(`${url}/healthz`);
       expect(res.status).toBe(200);
+      // The web pages were compiled into the bundle: no sources or node_modules beside it.
+      for (const path of [
+        '/',
+        '/playground',
+        '/assets/playground.js',
+        '/assets/swagger-ui/swagger-ui-bundle.js',
+      ]) {
+        const page = await fetch(`${url}${path}`);
+        expect(page.status, path).toBe(200);
+        expect((await page.text()).length, path).toBeGreaterThan(100);
+      }
     } finally {
       child.kill('SIGTERM');
       rmSync(join(copy, '..'), { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -52,6 +52,29 @@ describe('images/controller/Dockerfile', () => {
       .flatMap((i) => i.args.split(' ').slice(0, -1));
     expect(sources.length).toBeGreaterThan(0);
     for (const s of sources) expect(existsSync(join(ROOT, s)), s).toBe(true);
+  });
+
+  it('copies every local module the bundle build imports (the web assets compile at build time)', () => {
+    const copied = instructions
+      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+      .map((i) => i.args.split(' ').slice(0, -1))
+      .flat()
+      .map((s) => s.replace(/\/$/, ''));
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of code.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g))
+        visit(relative(ROOT, resolve(dirname(join(ROOT, file)), m[1] as string)));
+    };
+    visit('scripts/build-bundle.ts');
+    expect(seen.size).toBeGreaterThan(3);
+    for (const file of seen)
+      expect(
+        copied.some((c) => file === c || file.startsWith(`${c}/`)),
+        `${file} is not copied into the build stage`,
+      ).toBe(true);
   });
 
   it('has a HEALTHCHECK on /healthz that passes on 200 and fails otherwise', async () => {
