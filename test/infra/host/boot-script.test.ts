@@ -54,7 +54,11 @@ describe('ep-boot.sh on a g6.12xlarge with the reference models', () => {
         ]),
       );
       const serve = serveArgs(args, 'vllm/vllm-openai:v0.31.0');
-      expect(flag(serve, '--model')).toBe(m.hfId);
+      // Positional model (`--model` is deprecated), access log off, compile cache on the instance store.
+      expect(serve[0]).toBe(m.hfId);
+      expect(serve).not.toContain('--model');
+      expect(serve).toContain('--disable-uvicorn-access-log');
+      expect(args).toContain('/var/lib/ep/vllm-cache:/root/.cache/vllm');
       expect(flag(serve, '--served-model-name')).toBe(m.servedName);
       expect(flag(serve, '--max-model-len')).toBe(String(m.maxModelLen));
       expect(flag(serve, '--tensor-parallel-size')).toBe('1');

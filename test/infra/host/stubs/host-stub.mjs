@@ -81,7 +81,16 @@ switch (cmd) {
       const src = args.find((a) => a.startsWith('s3://'));
       if (process.env.STUB_S3_DOWN) fail('Could not connect to the endpoint URL');
       writeFileSync(args.at(-1), `// object ${src}\n`);
+    } else if (args[0] === 'cloudwatch' && args[1] === 'put-metric-data') {
+      if (process.env.STUB_CLOUDWATCH_DOWN) fail('Could not connect to the endpoint URL');
+    } else if (args[0] === 'autoscaling') {
+      // set-instance-health / set-instance-protection: recorded in calls.jsonl.
     } else fail(`unexpected aws ${args.join(' ')}`);
+    break;
+  case 'docker':
+    // The boot script's own docker calls (pull, login); the units' docker runs are played by host-sim.ts.
+    if (args[0] === 'pull' && process.env.STUB_PULL_FAILS) fail('toomanyrequests: rate limit');
+    if (!['pull', 'login'].includes(args[0])) fail(`unexpected docker ${args[0]}`);
     break;
   case 'systemctl': {
     const units = args.filter((a) => !a.startsWith('-')).slice(1);
