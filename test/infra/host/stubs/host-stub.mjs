@@ -73,7 +73,10 @@ switch (cmd) {
     break;
   }
   case 'aws':
-    if (args[0] === 'secretsmanager') {
+    if (args[0] === 'secretsmanager' && valueOf('--secret-id').endsWith('/dockerhub')) {
+      if (!process.env.STUB_DOCKERHUB) fail('ResourceNotFoundException: no value', 254);
+      out(`${process.env.STUB_DOCKERHUB}\n`);
+    } else if (args[0] === 'secretsmanager') {
       if (!process.env.STUB_HF_TOKEN)
         fail('ResourceNotFoundException: no value for staging label AWSCURRENT', 254);
       out(`${process.env.STUB_HF_TOKEN}\n`);
