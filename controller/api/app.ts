@@ -1,0 +1,149 @@
+/**
+ * @module
+ * Composes the HTTP app: middleware (request id, body limit, logging, auth), the routes, the OpenAPI document
+ * and the docs page. No I/O happens here; `server.ts` owns the server and the backends, `main.ts` the process.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
+import type { ControllerConfig } from '../config.ts';
+import type { ModelRegistry } from '../models/model-registry.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
+import { ApiError, errorBody, fieldPath, sendError } from './errors.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { registerLegacyRoutes } from './routes/legacy.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerPerplexityRoute } from './routes/perplexity.ts';
+import { registerStatusRoutes } from './routes/status.ts';
+import { ScoringService } from './routes/scoring-service.ts';
+
+export interface AppDependencies {
+  readonly config: ControllerConfig;
+  readonly registry: ModelRegistry;
+  readonly logger: Logger;
+  /**
+   * Authentication for the scoring routes (`api/middleware/api-key-auth.ts`).
+   * @default - none: every caller may score (local experiments only)
+   */
+  readonly authenticate?: MiddlewareHandler;
+  /** Extra middleware run first on every request (metrics). @default - none */
+  readonly instrument?: MiddlewareHandler;
+  /** Served at `GET /metrics`, behind `authenticate` when `auth.metricsRequireKey`. @default - no metrics route */
+  readonly metrics?: ControllerMetrics;
+  /** Whether the API key set is loaded (part of `/readyz`). @default - always true */
+  readonly keysLoaded?: () => boolean;
+}
+
+/** Paths that need an API key. */
+export const SCORING_PATHS = ['/v1/perplexity', '/ensemble_perplexity'] as const;
+
+export function createApp(deps: AppDependencies): OpenAPIHono {
+  const { config, registry, logger } = deps;
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issue = result.error.issues[0];
+      const param = issue ? fieldPath(issue.path) : '(body)';
+      const message = issue ? `${param}: ${issue.message}` : 'invalid request';
+      return c.json(errorBody('invalid_request', message, param), 400);
+    },
+  });
+
+  if (deps.instrument) app.use('*', deps.instrument);
+  app.use('*', requestId());
+  app.use('*', requestLog(logger));
+  app.use(
+    '*',
+    secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
+  );
+  const limitBody = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive
+        // client sends its next request into a socket the server is about to drop.
+        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`, {
+          headers: { connection: 'close' },
+        });
+      },
+    });
+  const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
+  // A streamed scoring job may be far larger. The limit is picked before the body is parsed, so a client asks
+  // for it with `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
+  const streamBodyLimit = limitBody(
+    Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
+  );
+  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
+  app.use('*', async function limitBodySize(c, next) {
+    const stream =
+      c.req.path === '/v1/perplexity' &&
+      /application\/x-ndjson/i.test(c.req.header('accept') ?? '');
+    // A declared Content-Length is enforced by Node's HTTP parser, so it is checked without touching the body:
+    // reading `c.req.raw.body` (as bodyLimit does) builds a full Request and ReadableStream per request, which
+    // was a third of the controller's CPU on small requests.
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      const bytes = Number(length);
+      if (
+        Number.isSafeInteger(bytes) &&
+        bytes <= (stream ? streamMaxBytes : config.limits.maxBodyBytes)
+      )
+        return next();
+    }
+    return (stream ? streamBodyLimit : plainBodyLimit)(c, next);
+  });
+  // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
+  if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
+
+  const scoring = new ScoringService(config, registry);
+  registerPerplexityRoute(app, config, scoring);
+  registerLegacyRoutes(app, config, registry, scoring);
+  registerStatusRoutes(app, config, registry, deps.keysLoaded);
+  if (deps.metrics) {
+    if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);
+    registerMetricsRoute(app, deps.metrics);
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer ep_...` (see `npm run keys`).',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Ensembled Perplexity',
+      version: '0.1.0',
+      description:
+        'Scores how likely texts are under several language models and combines them into one robust ensemble score.',
+    },
+  });
+  app.get('/', swaggerUI({ url: '/openapi.json', title: 'Ensembled Perplexity API' }));
+
+  // A scoring path with the wrong method is a 405 that says which method works, not a 404.
+  app.on(['GET', 'PUT', 'PATCH', 'DELETE'], [...SCORING_PATHS], (c) => {
+    c.header('allow', 'POST');
+    return c.json(errorBody('method_not_allowed', `${c.req.path} takes POST`), 405);
+  });
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404),
+  );
+  app.onError((err, c) => {
+    const response = sendError(c, err);
+    if (response.status >= 500) {
+      logger.error(
+        {
+          requestId: c.get('requestId'),
+          err: { name: err.name, message: err.message, stack: err.stack },
+        },
+        'request error',
+      );
+    }
+    return response;
+  });
+  return app;
+}
