@@ -212,13 +212,16 @@ put_metric() {
 # Prints the server units to start: every vLLM unit whose model downloaded, and the controller. Reports the
 # models download-models.py marked as failed (with its reason) and publishes how many there are.
 available_units() {
-  local pair unit marker failed=0 ready=0 reason
+  local pair unit marker name failed=0 ready=0 reason
   local -A skip=()
+  : >"$EP_ETC_DIR/unavailable.tsv"
   for pair in ${EP_MODEL_UNITS:-}; do
-    unit=${pair%%=*} marker=${pair#*=}
+    IFS='=' read -r unit marker name <<<"$pair"
     if [[ -f $EP_CACHE_LINK/ep-failed/$marker ]]; then
       reason=$(head -n 1 "$EP_CACHE_LINK/ep-failed/$marker")
-      log "model ${marker%@*} UNAVAILABLE: $reason (its server $unit stays stopped; the other models are served)"
+      log "model $name (${marker%@*}) UNAVAILABLE: $reason (its server $unit stays stopped; the other models" \
+        "are served)"
+      printf '%s\t%s\n' "$name" "$reason" >>"$EP_ETC_DIR/unavailable.tsv"
       skip[$unit]=1
       failed=$((failed + 1))
     else
@@ -233,6 +236,27 @@ available_units() {
   for unit in $EP_SERVER_UNITS; do
     [[ -n ${skip[$unit]:-} ]] || echo "$unit"
   done
+}
+
+# Writes each unavailable model's reason into the controller config, so /v1/models shows it and the controller
+# does not wait for a server that will not start. Models that are available again lose their mark.
+mark_unavailable() {
+  python3 - "$EP_ETC_DIR/host-config.json" "$EP_ETC_DIR/unavailable.tsv" <<'PY'
+import json, sys
+path, listing = sys.argv[1], sys.argv[2]
+with open(listing) as f:
+    reasons = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+with open(path) as f:
+    config = json.load(f)
+for model in config.get("models", []):
+    model.pop("unavailable", None)
+    if model.get("name") in reasons:
+        model["unavailable"] = reasons[model["name"]]
+with open(path + ".tmp", "w") as f:
+    json.dump(config, f)
+PY
+  chmod 0644 "$EP_ETC_DIR/host-config.json.tmp"
+  mv -f "$EP_ETC_DIR/host-config.json.tmp" "$EP_ETC_DIR/host-config.json"
 }
 
 # Copies an S3 object to a file atomically, optionally checking its sha256. If S3 fails and an earlier copy
@@ -285,6 +309,7 @@ main() {
 
   local units
   mapfile -t units < <(available_units)
+  mark_unavailable
   systemctl enable "${units[@]}"
   # --no-block: the servers are ordered after ep-boot.service, which is this script still running.
   systemctl start --no-block "${units[@]}"

@@ -43,9 +43,12 @@ backend_requests() {
 
 # Models whose download did not fail (download-models.py's ep-failed markers).
 downloaded_models() {
-  local pair n=0
+  local pair marker n=0
   for pair in ${EP_MODEL_UNITS:-}; do
-    [[ -f $EP_CACHE_LINK/ep-failed/${pair#*=} ]] || n=$((n + 1))
+    # unit=marker=name
+    marker=${pair#*=}
+    marker=${marker%%=*}
+    [[ -f $EP_CACHE_LINK/ep-failed/$marker ]] || n=$((n + 1))
   done
   echo "$n"
 }

@@ -56,7 +56,11 @@ function envLine(key: string, value: string): string {
  */
 export function renderHostEnv(
   settings: HostSettings,
-  units: { download: string; servers: string[]; models?: { unit: string; marker: string }[] },
+  units: {
+    download: string;
+    servers: string[];
+    models?: { unit: string; marker: string; name: string }[];
+  },
 ): string {
   const gpusNeeded = settings.models.reduce((n, m) => n + m.gpus, 0);
   const placed = placeHostModels(settings);
@@ -71,8 +75,8 @@ export function renderHostEnv(
     EP_HOST_CONFIG_S3_URI: settings.hostConfigS3Uri,
     EP_DOWNLOAD_UNIT: units.download,
     EP_SERVER_UNITS: units.servers.join(' '),
-    // Each vLLM unit and the download marker of its model (download-models.py's naming).
-    EP_MODEL_UNITS: (units.models ?? []).map((m) => `${m.unit}=${m.marker}`).join(' '),
+    // Each vLLM unit, the download marker of its model (download-models.py's naming) and its served name.
+    EP_MODEL_UNITS: (units.models ?? []).map((m) => `${m.unit}=${m.marker}=${m.name}`).join(' '),
     EP_MIN_MODELS: String(settings.minModels ?? defaultMinModels(settings.models.length)),
     EP_IMAGES: [...new Set([settings.vllmImage, settings.nodeImage])].join(' '),
     EP_DOCKERHUB_SECRET_ID: settings.dockerHubSecretId ?? '',
@@ -116,7 +120,11 @@ export function hostFiles(settings: HostSettings): HostFile[] {
   const hostEnv = renderHostEnv(settings, {
     download: unitName(c.download.name),
     servers: serverUnits,
-    models: placed.map((p) => ({ unit: vllmUnitName(p), marker: downloadMarker(p) })),
+    models: placed.map((p) => ({
+      unit: vllmUnitName(p),
+      marker: downloadMarker(p),
+      name: p.model.servedName,
+    })),
   });
   return [
     file(HOST_PATHS.hostEnv, hostEnv),

@@ -169,8 +169,14 @@ describe('ep-boot.sh with a model that cannot be downloaded', () => {
       'ep-vllm-vicuna-7b',
     ]);
     expect(host.stubState().enabled).not.toContain('ep-vllm@llama-2-7b.service');
+    // The controller learns why, for /v1/models; the other models carry no mark.
+    const config = JSON.parse(readFileSync(host.path('/etc/ep/host-config.json'), 'utf8'));
+    expect(config.models).toEqual([
+      { name: 'vicuna-7b' },
+      { name: 'llama-2-7b', unavailable: expect.stringMatching(/^access refused \(403\)/) },
+    ]);
     expect(r.stderr).toMatch(
-      /model meta-llama--Llama-2-7b-hf UNAVAILABLE: access refused \(403\).*the other models are served/,
+      /model llama-2-7b \(meta-llama--Llama-2-7b-hf\) UNAVAILABLE: access refused \(403\).*the other models/,
     );
     const metric = host.calls().find((c) => c.cmd === 'aws' && c.args.includes('put-metric-data'));
     expect(metric?.args).toEqual(

@@ -83,7 +83,13 @@ switch (cmd) {
     } else if (args[0] === 's3' && args[1] === 'cp') {
       const src = args.find((a) => a.startsWith('s3://'));
       if (process.env.STUB_S3_DOWN) fail('Could not connect to the endpoint URL');
-      writeFileSync(args.at(-1), `// object ${src}\n`);
+      // A controller config is JSON (the boot script edits it); anything else is opaque.
+      writeFileSync(
+        args.at(-1),
+        src.endsWith('.json')
+          ? `${JSON.stringify({ source: src, models: [{ name: 'vicuna-7b' }, { name: 'llama-2-7b' }] })}\n`
+          : `// object ${src}\n`,
+      );
     } else if (args[0] === 'cloudwatch' && args[1] === 'put-metric-data') {
       if (process.env.STUB_CLOUDWATCH_DOWN) fail('Could not connect to the endpoint URL');
     } else if (args[0] === 'autoscaling') {
