@@ -27,6 +27,8 @@ export function controllerConfigFor(
     models: placed.map((p) => ({
       name: p.model.servedName,
       servedName: p.model.servedName,
+      // The legacy routes answer to the Hugging Face id, as the earlier service named its models.
+      hfId: p.model.hfId,
       backends: [`http://127.0.0.1:${p.port}`],
     })),
     auth: { store: opts.keyStore, ...(opts.region ? { region: opts.region } : {}) },
