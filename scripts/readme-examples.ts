@@ -35,7 +35,12 @@ interface ReadmeExample {
   readonly name: string;
   readonly path: string;
   readonly body: unknown;
-  /** The part of the answer the README shows (`"…"` keys mark what is left out). */
+  /** NDJSON: the answer is one JSON value per line, shown one per line. @default false */
+  readonly stream?: boolean;
+  /**
+   * The part of the answer the README shows (`"…"` keys mark what is left out). A stream's answer is the array
+   * of its lines.
+   */
   readonly excerpt: (response: unknown) => unknown;
 }
 
@@ -66,6 +71,28 @@ export const README_EXAMPLES: readonly ReadmeExample[] = [
     },
   },
   {
+    name: 'stream',
+    path: '/v1/perplexity',
+    body: { texts: ['one', 'two', 'three'], stream: true },
+    stream: true,
+    // Lines leave in completion order, which varies from run to run: the README shows them by index.
+    excerpt: (response) => {
+      const lines = response as Array<{ index?: number; ensemble?: { perplexity: number } }>;
+      const byIndex = (line: { index?: number }) => line.index ?? Number.POSITIVE_INFINITY;
+      return [...lines]
+        .sort((a, b) => byIndex(a) - byIndex(b))
+        .map((line) =>
+          line.index === undefined
+            ? line
+            : {
+                index: line.index,
+                ensemble: { perplexity: line.ensemble?.perplexity, '…': {} },
+                models: { '…': {} },
+              },
+        );
+    },
+  },
+  {
     name: 'legacy',
     path: '/ensemble_perplexity',
     body: { prompts: TEXTS },
@@ -77,10 +104,11 @@ export const README_EXAMPLES: readonly ReadmeExample[] = [
 export function curlBlock(example: ReadmeExample): string {
   const body = stringify(example.body, { maxLength: Infinity });
   if (body.includes("'")) throw new Error(`${example.name}: the body cannot hold a single quote`);
+  const accept = example.stream ? ` -H 'Accept: application/x-ndjson'` : '';
   return [
     '```sh',
-    `curl -s ${README_URL}${example.path} \\`,
-    `  -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\`,
+    `curl -s${example.stream ? 'N' : ''} ${README_URL}${example.path} \\`,
+    `  -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json'${accept} \\`,
     `  -d '${body}'`,
     '```',
   ].join('\n');
@@ -88,12 +116,17 @@ export function curlBlock(example: ReadmeExample): string {
 
 /** The response block the README shows for an example's answer. */
 export function responseBlock(example: ReadmeExample, response: unknown): string {
-  const rounded = JSON.parse(JSON.stringify(example.excerpt(response)), (_key, value: unknown) =>
-    typeof value === 'number' && !Number.isInteger(value)
-      ? Number(value.toPrecision(SIGNIFICANT_DIGITS))
-      : value,
+  const rounded: unknown = JSON.parse(
+    JSON.stringify(example.excerpt(response)),
+    (_key, value: unknown) =>
+      typeof value === 'number' && !Number.isInteger(value)
+        ? Number(value.toPrecision(SIGNIFICANT_DIGITS))
+        : value,
   );
-  return ['```jsonc', stringify(rounded, { maxLength: WIDTH }), '```'].join('\n');
+  const text = example.stream
+    ? (rounded as unknown[]).map((line) => stringify(line, { maxLength: Infinity })).join('\n')
+    : stringify(rounded, { maxLength: WIDTH });
+  return ['```jsonc', text, '```'].join('\n');
 }
 
 /**
@@ -121,7 +154,11 @@ export async function renderReadmeExamples(): Promise<Map<string, string>> {
       for (const example of README_EXAMPLES) {
         const res = await fetch(`${controller.url}${example.path}`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/json',
+            ...(example.stream ? { accept: 'application/x-ndjson' } : {}),
+          },
           body: JSON.stringify(example.body),
         });
         const text = await res.text();
@@ -129,7 +166,13 @@ export async function renderReadmeExamples(): Promise<Map<string, string>> {
           throw new Error(`${example.name}: ${example.path} answered ${res.status}: ${text}`);
         }
         blocks.set(`${example.name}-request`, curlBlock(example));
-        blocks.set(`${example.name}-response`, responseBlock(example, JSON.parse(text)));
+        const answer: unknown = example.stream
+          ? text
+              .split('\n')
+              .filter((line) => line !== '')
+              .map((line) => JSON.parse(line) as unknown)
+          : JSON.parse(text);
+        blocks.set(`${example.name}-response`, responseBlock(example, answer));
       }
       return blocks;
     } finally {
