@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { ApiError, errorBody, fieldPath, sendError } from './errors.ts';
+import { bodyTooLarge, errorBody, issueField, sendError } from './errors.ts';
 import { corsPolicy } from './middleware/cors.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { registerLegacyRoutes } from './routes/legacy.ts';
@@ -48,7 +48,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     defaultHook: (result, c) => {
       if (result.success) return;
       const issue = result.error.issues[0];
-      const param = issue ? fieldPath(issue.path) : '(body)';
+      const param = issue ? issueField(issue) : '(body)';
       const message = issue ? `${param}: ${issue.message}` : 'invalid request';
       return c.json(errorBody('invalid_request', message, param), 400);
     },
@@ -63,24 +63,21 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     '*',
     secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
   );
-  const limitBody = (maxSize: number) =>
+  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
+  const limitBody = (maxSize: number, streamHint?: number) =>
     bodyLimit({
       maxSize,
-      onError: () => {
+      onError: (c) => {
         // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive
         // client sends its next request into a socket the server is about to drop.
-        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`, {
-          headers: { connection: 'close' },
-        });
+        const hint = c.req.path === '/v1/perplexity' ? streamHint : undefined;
+        throw bodyTooLarge(maxSize, hint, { connection: 'close' });
       },
     });
-  const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
+  const plainBodyLimit = limitBody(config.limits.maxBodyBytes, streamMaxBytes);
   // A streamed scoring job may be far larger. The limit is picked before the body is parsed, so a client asks
   // for it with `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
-  const streamBodyLimit = limitBody(
-    Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
-  );
-  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
+  const streamBodyLimit = limitBody(streamMaxBytes);
   app.use('*', async function limitBodySize(c, next) {
     const stream =
       c.req.path === '/v1/perplexity' &&

@@ -133,7 +133,14 @@ export const ModelFiguresSchema = z
   .openapi('ModelFigures');
 
 export const TextErrorSchema = z
-  .object({ type: z.string(), message: z.string() })
+  .object({
+    type: z.string(),
+    message: z.string(),
+    param: z
+      .string()
+      .optional()
+      .openapi({ description: 'the request field at fault: `texts[i]` for the i-th text' }),
+  })
   .openapi('TextError', {
     description: 'why this text (or this model for this text) has no figures',
   });

@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { ControllerMetrics } from '../../observability/metrics.ts';
+import { CLIENT_CLOSED_STATUS } from '../errors.ts';
 import { scoringTally } from '../request-context.ts';
 
 /** Route label of requests no route matched (404 scans): one series, whatever the paths. */
@@ -33,7 +34,8 @@ export function requestMetrics(metrics: ControllerMetrics): MiddlewareHandler {
       void tally.finished.then(() => {
         metrics.streamEnded(tally.error !== undefined);
         if (tally.degraded) metrics.degradedResponse(route);
-        metrics.requestDone(c.req.method, route, status, (performance.now() - start) / 1000);
+        const final = tally.clientClosed ? CLIENT_CLOSED_STATUS : status;
+        metrics.requestDone(c.req.method, route, final, (performance.now() - start) / 1000);
       });
       return;
     }

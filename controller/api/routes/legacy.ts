@@ -45,6 +45,9 @@ export function registerLegacyRoutes(
       404: errorResponse(
         'Unknown model, or (substring matching) no model matches; `param` is model_names',
       ),
+      405: errorResponse('Wrong method: this path takes POST (see the Allow header)'),
+      413: errorResponse('Body or prompts over the size limits'),
+      415: errorResponse('The body is not `application/json` (UTF-8, not compressed)'),
       422: errorResponse('A prompt cannot be scored (e.g. empty); `param` names it'),
       503: errorResponse('A model is unavailable'),
       504: errorResponse('The deadline passed'),
