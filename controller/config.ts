@@ -6,9 +6,15 @@
  * Every object is strict: a misspelt setting (`limts`, `auth.reloadMS`) is an error naming it, never ignored.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const url = z.url({ protocol: /^https?$/ });
+
+/** A Hugging Face model id, `org/name` (https://huggingface.co/docs/hub/models-the-hub). */
+const huggingFaceId = z
+  .string()
+  .regex(/^[\w.-]+\/[\w.-]+$/, 'use a Hugging Face id like meta-llama/Llama-2-7b-hf');
 
 export const ModelConfigSchema = z.strictObject({
   /** Public model name used in requests and responses. */
@@ -31,6 +37,13 @@ export const ModelConfigSchema = z.strictObject({
    * `/v1/models` shows it, and the model never counts as ready.
    */
   unavailable: z.string().min(1).optional(),
+  /**
+   * Hugging Face id of the model (`meta-llama/Llama-2-7b-hf`). The legacy routes accept it as another name of the
+   * model and, with `legacy.responseNames: "hfId"`, answer with it, as the earlier Python service did.
+   */
+  hfId: huggingFaceId.optional(),
+  /** More names the legacy routes accept for this model in `model_names`. */
+  aliases: z.array(z.string().min(1).max(200)).optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
@@ -172,6 +185,48 @@ export const CacheSchema = z
   })
   .prefault({});
 
+export const CorsSchema = z
+  .strictObject({
+    /**
+     * Origins (`https://app.example.com`, exactly as a browser sends them) whose pages may call the API: they get
+     * CORS headers and their preflights (`OPTIONS`) are answered before authentication. Any other origin gets no
+     * CORS headers. Default: none.
+     */
+    allowedOrigins: z
+      .array(
+        z
+          .string()
+          .refine(isOrigin, 'use an origin: scheme://host[:port], no path or trailing slash'),
+      )
+      .default([]),
+  })
+  .prefault({});
+
+/**
+ * What the routes of the earlier Python service (haizelabs/ensembled-perplexity: `POST /ensemble_perplexity`,
+ * `GET /ensemble_model_names`) accept beyond this API's own conventions, so its clients work unchanged.
+ */
+export const LegacySchema = z
+  .strictObject({
+    /**
+     * Serve `POST /ensemble_perplexity` without an API key, as the earlier service did. Only allowed when `host` is
+     * a loopback address; `/v1/perplexity` still needs a key.
+     */
+    openAccess: z.boolean().default(false),
+    /**
+     * How the legacy routes name models in `GET /ensemble_model_names` and in the response's keys: `name` (the
+     * model's name) or `hfId` (its Hugging Face id, or its name when it has none).
+     */
+    responseNames: z.enum(['name', 'hfId']).default('name'),
+    /**
+     * How `model_names` picks models: `exact` (a comma-separated list of names, Hugging Face ids or aliases; an
+     * unknown one is a 404) or `substring` (the earlier service: every model whose name, Hugging Face id or
+     * alias occurs anywhere in `model_names`).
+     */
+    modelNamesMatch: z.enum(['exact', 'substring']).default('exact'),
+  })
+  .prefault({});
+
 export const ControllerConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.int().min(0).max(65535).default(8000),
@@ -192,6 +247,8 @@ export const ControllerConfigSchema = z.strictObject({
   auth: AuthSchema,
   cache: CacheSchema,
   calibration: CalibrationSchema,
+  cors: CorsSchema,
+  legacy: LegacySchema,
 });
 export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
 /** What a config file may contain: everything but `models` is optional. */
@@ -210,12 +267,62 @@ export function parseConfig(input: unknown): ControllerConfig {
     throw new ConfigError(`invalid controller configuration:\n${lines.join('\n')}`);
   }
   const config = result.data;
+  const problems = [...modelNameClashes(config.models), ...openAccessProblems(config)];
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid controller configuration:\n${problems.join('\n')}`);
+  }
   if (config.minModels !== undefined && config.minModels > config.models.length) {
     throw new ConfigError(
       `invalid controller configuration:\n  minModels: ${config.minModels} exceeds the ${config.models.length} configured models`,
     );
   }
   return config;
+}
+
+/** Every name a legacy request may use for each model; none may name two models. */
+function modelNameClashes(models: readonly ModelConfig[]): string[] {
+  const owner = new Map<string, number>();
+  models.forEach((m, i) => owner.set(m.name, i));
+  const problems: string[] = [];
+  models.forEach((m, i) => {
+    const extra: Array<[string, string]> = [
+      ...(m.hfId === undefined ? [] : [[`models.${i}.hfId`, m.hfId] as [string, string]]),
+      ...(m.aliases ?? []).map((a, j): [string, string] => [`models.${i}.aliases.${j}`, a]),
+    ];
+    for (const [field, name] of extra) {
+      const other = owner.get(name);
+      if (other !== undefined && other !== i) {
+        problems.push(`  ${field}: "${name}" already names models.${other}`);
+      } else owner.set(name, i);
+    }
+  });
+  return problems;
+}
+
+/** Open legacy access is for a controller only this machine can reach. */
+function openAccessProblems(config: ControllerConfig): string[] {
+  if (!config.legacy.openAccess || isLoopbackHost(config.host)) return [];
+  return [
+    `  legacy.openAccess: only allowed when the controller listens on loopback (host 127.0.0.1, ::1 or localhost), not on ${config.host}`,
+  ];
+}
+
+/** Whether `host` (as given to `listen`) accepts connections from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./.test(bare);
+  return false;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return /^https?:$/.test(parsed.protocol) && parsed.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 /** One line per problem; an unknown key is named by its full path (`auth.reloadMS`), not by its parent's. */

@@ -15,6 +15,7 @@ import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import { bodyTooLarge, errorBody, issueField, sendError } from './errors.ts';
+import { corsPolicy } from './middleware/cors.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { registerCalibrationRoute } from './routes/calibration.ts';
 import { registerLegacyRoutes } from './routes/legacy.ts';
@@ -61,6 +62,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   if (deps.instrument) app.use('*', deps.instrument);
   app.use('*', requestId());
   app.use('*', requestLog(logger));
+  // Before authentication: a browser's preflight carries no key.
+  app.use('*', corsPolicy({ allowedOrigins: config.cors.allowedOrigins }));
   app.use(
     '*',
     secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
@@ -99,7 +102,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     return (stream ? streamBodyLimit : plainBodyLimit)(c, next);
   });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
-  if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
+  // `legacy.openAccess` (loopback only, checked by the config) serves the earlier service's route without a key.
+  const keyedPaths = SCORING_PATHS.filter(
+    (path) => !(config.legacy.openAccess && path === '/ensemble_perplexity'),
+  );
+  if (deps.authenticate) for (const path of keyedPaths) app.use(path, deps.authenticate);
 
   const calibration =
     deps.calibration ??
@@ -110,7 +117,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     });
   const scoring = new ScoringService(config, registry, calibration);
   registerPerplexityRoute(app, config, scoring);
-  registerLegacyRoutes(app, config, registry, scoring);
+  registerLegacyRoutes(app, config, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
   registerCalibrationRoute(app, calibration, () => registry.fingerprints());
   if (deps.metrics) {

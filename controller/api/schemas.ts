@@ -292,7 +292,8 @@ export function legacyRequestSchema(limits: Limits) {
 
 export const LegacyQuerySchema = z.object({
   model_names: z.string().optional().openapi({
-    description: 'Comma-separated model names (default: all).',
+    description:
+      'Comma-separated model names, Hugging Face ids or aliases (default: all). With `legacy.modelNamesMatch: "substring"`, every model whose name occurs anywhere in the value.',
     example: 'llama-sotu,gpt2-brown',
   }),
 });

@@ -37,6 +37,8 @@ export function controllerConfigFor(
     models: placed.map((p) => ({
       name: p.model.servedName,
       servedName: p.model.servedName,
+      // The legacy routes answer to the Hugging Face id, as the earlier service named its models.
+      hfId: p.model.hfId,
       backends: [`http://127.0.0.1:${p.port}`],
     })),
     ...(opts.minModels !== undefined ? { minModels: opts.minModels } : {}),

@@ -51,4 +51,52 @@ describe('controller config', () => {
       store: 'file:/k.json',
     });
   });
+
+  it.each(['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost'])(
+    'allows legacy.openAccess on loopback host %s',
+    (host) => {
+      expect(parseConfig({ models, host, legacy: { openAccess: true } }).legacy.openAccess).toBe(
+        true,
+      );
+    },
+  );
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', 'example.com'])(
+    'refuses legacy.openAccess on host %s, naming the field',
+    (host) => {
+      expect(() => parseConfig({ models, host, legacy: { openAccess: true } })).toThrow(
+        /^ {2}legacy\.openAccess: only allowed when the controller listens on loopback/m,
+      );
+    },
+  );
+
+  it('refuses legacy.openAccess when HOST moves the controller off loopback', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-config-'));
+    dirs.push(dir);
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify({ models, legacy: { openAccess: true } }));
+    expect(loadConfig({ EP_CONFIG: path }).legacy.openAccess).toBe(true);
+    expect(() => loadConfig({ EP_CONFIG: path, HOST: '0.0.0.0' })).toThrow(/legacy\.openAccess/);
+  });
+
+  it('keeps the legacy routes strict by default and names a clashing Hugging Face id or alias', () => {
+    expect(parseConfig({ models }).legacy).toEqual({
+      openAccess: false,
+      responseNames: 'name',
+      modelNamesMatch: 'exact',
+    });
+    const two = [
+      { name: 'a', hfId: 'org/a', backends: ['http://127.0.0.1:9'] },
+      { name: 'b', aliases: ['b2', 'org/a'], backends: ['http://127.0.0.1:9'] },
+    ];
+    expect(() => parseConfig({ models: two })).toThrow(
+      /^ {2}models\.1\.aliases\.1: "org\/a" already names models\.0$/m,
+    );
+    expect(() => parseConfig({ models: [{ ...models[0], hfId: 'not an id' }] })).toThrow(
+      /models\.0\.hfId: use a Hugging Face id/,
+    );
+    expect(() => parseConfig({ models, legacy: { modelNamesMatch: 'prefix' } })).toThrow(
+      /legacy\.modelNamesMatch/,
+    );
+  });
 });

@@ -2,12 +2,12 @@
  * @module
  * The earlier Python API (haizelabs/ensembled-perplexity), so its users can switch without code changes:
  * `POST /ensemble_perplexity {"prompts": [...]}` → `{model: [perplexity, ...]}` and `GET /ensemble_model_names`.
- * `model_names` takes exact, comma-separated names (the original matched substrings).
+ * The `legacy` config section decides what differs from this API's own conventions: open access on loopback,
+ * Hugging Face ids as model names, substring matching of `model_names` (see `legacy-models.ts`).
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerConfig } from '../../config.ts';
-import type { ModelRegistry } from '../../models/model-registry.ts';
 import { ApiError } from '../errors.ts';
 import {
   errorResponse,
@@ -15,19 +15,19 @@ import {
   LegacyResponseSchema,
   legacyRequestSchema,
 } from '../schemas.ts';
+import { chooseLegacyModels, legacyResponseName } from './legacy-models.ts';
 import type { ScoringService } from './scoring-service.ts';
 
 export function registerLegacyRoutes(
   app: OpenAPIHono,
   config: ControllerConfig,
-  registry: ModelRegistry,
   scoring: ScoringService,
 ): void {
   const scoreRoute = createRoute({
     method: 'post',
     path: '/ensemble_perplexity',
     summary: 'Perplexity per model (compatible with the earlier Python API)',
-    security: [{ apiKey: [] }],
+    ...(config.legacy.openAccess ? {} : { security: [{ apiKey: [] }] }),
     request: {
       query: LegacyQuerySchema,
       body: {
@@ -41,8 +41,10 @@ export function registerLegacyRoutes(
         description: '{model: [perplexity per prompt]}',
       },
       400: errorResponse('Invalid request'),
-      401: errorResponse('Missing or invalid API key'),
-      404: errorResponse('Unknown model'),
+      ...(config.legacy.openAccess ? {} : { 401: errorResponse('Missing or invalid API key') }),
+      404: errorResponse(
+        'Unknown model, or (substring matching) no model matches; `param` is model_names',
+      ),
       405: errorResponse('Wrong method: this path takes POST (see the Allow header)'),
       413: errorResponse('Body or prompts over the size limits'),
       415: errorResponse('The body is not `application/json` (UTF-8, not compressed)'),
@@ -55,11 +57,8 @@ export function registerLegacyRoutes(
   app.openapi(scoreRoute, async (c) => {
     const { prompts } = c.req.valid('json');
     const { model_names } = c.req.valid('query');
-    const models = model_names
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const names = models && models.length > 0 ? models : registry.names;
+    const chosen = chooseLegacyModels(model_names, config);
+    const names = chosen.map((m) => m.name);
     // Every named model must answer: the old API has no degraded results.
     const response = await scoring.score(
       c,
@@ -67,9 +66,9 @@ export function registerLegacyRoutes(
       { texts: 'prompts', models: 'model_names', minModels: 'model_names', weights: 'weights' },
     );
     const out: Record<string, number[]> = {};
-    for (const name of names) out[name] = [];
+    for (const { key } of chosen) out[key] = [];
     for (const result of response.results) {
-      for (const name of names) {
+      for (const { name, key } of chosen) {
         const figures = result.models[name];
         if (!figures || 'error' in figures) {
           const why = figures && 'error' in figures ? figures.error.message : 'not scored';
@@ -82,7 +81,7 @@ export function registerLegacyRoutes(
             },
           );
         }
-        out[name]?.push(figures.perplexity);
+        out[key]?.push(figures.perplexity);
       }
     }
     return c.json(out, 200);
@@ -99,5 +98,6 @@ export function registerLegacyRoutes(
       },
     },
   });
-  app.openapi(namesRoute, (c) => c.json(registry.names, 200));
+  const listed = config.models.map((m) => legacyResponseName(m, config));
+  app.openapi(namesRoute, (c) => c.json(listed, 200));
 }

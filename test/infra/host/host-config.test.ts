@@ -14,6 +14,13 @@ describe('renderHostConfig', () => {
       ['phi-2', 'phi-2', ['http://127.0.0.1:8003']],
       ['mistral-7b', 'mistral-7b', ['http://127.0.0.1:8004']],
     ]);
+    // The legacy routes answer to each model's Hugging Face id, as the earlier service did.
+    expect(config.models.map((m) => m.hfId)).toEqual([
+      'lmsys/vicuna-7b-v1.5',
+      'meta-llama/Llama-2-7b-hf',
+      'microsoft/phi-2',
+      'mistralai/Mistral-7B-v0.1',
+    ]);
     expect(config.auth.store).toBe('aws:demo/api-keys');
     expect(config.auth.region).toBe('eu-west-1');
   });
