@@ -62,14 +62,17 @@ export function registerPerplexityRoute(
       timeoutMs: body.timeout_ms,
     };
     if (body.stream) return ndjsonResponse(c, await scoring.stream(c, request));
-    checkBodyBytes(c.req.header('content-length'), config.limits.maxBodyBytes);
+    checkBodyBytes(c.get('bodyBytes'), config.limits.maxBodyBytes);
     return c.json(await scoring.score(c, request), 200);
   });
 }
 
-/** The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. */
-function checkBodyBytes(contentLength: string | undefined, max: number): void {
-  if (contentLength !== undefined && Number(contentLength) > max) {
+/**
+ * The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. Counted from the
+ * bytes read, so a chunked body (no Content-Length) is held to it too.
+ */
+function checkBodyBytes(bytesRead: number | undefined, max: number): void {
+  if (bytesRead !== undefined && bytesRead > max) {
     throw new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes`);
   }
 }
