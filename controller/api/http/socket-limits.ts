@@ -5,7 +5,7 @@
  * lives. Node's defaults (5 min to send a request, no connection cap) let keyless clients hold sockets and
  * descriptors until the controller's own backend calls fail with EMFILE.
  */
-import type { Server, ServerOptions } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ControllerConfig } from '../../config.ts';
@@ -31,7 +31,7 @@ export function serverOptions(config: ControllerConfig): ServerOptions {
 /**
  * Caps the connections of a listening `server` so the open-file limit keeps `reservedFileDescriptors` free, and
  * limits keep-alive reuse. Connections over the cap are closed by Node as they arrive; when the server nears the
- * cap it first closes its idle keep-alive connections.
+ * cap it closes its idle keep-alive connections and the oldest connections that have sent no request yet.
  */
 export function limitConnections(
   server: Server,
@@ -46,12 +46,28 @@ export function limitConnections(
   server.maxConnections = budget.maxConnections;
   server.maxRequestsPerSocket = config.server.maxRequestsPerSocket;
   let open = 0;
+  // Connections that have not yet delivered a request, oldest first (a Set keeps insertion order).
+  const waiting = new Set<Socket>();
   const nearCap = Math.max(1, Math.floor(budget.maxConnections * 0.9));
   server.on('connection', (socket: Socket) => {
     open += 1;
-    socket.once('close', () => (open -= 1));
-    if (open >= nearCap) server.closeIdleConnections();
+    waiting.add(socket);
+    socket.once('close', () => {
+      open -= 1;
+      waiting.delete(socket);
+    });
+    if (open < nearCap) return;
+    // Near the cap, make room before Node starts refusing: first idle keep-alive connections, then the oldest
+    // connections that never sent a request. A flood of silent sockets then evicts itself, while a client that
+    // sends its request at once gets through.
+    server.closeIdleConnections();
+    for (const old of waiting) {
+      if (open < nearCap || old === socket) break;
+      waiting.delete(old);
+      old.destroy();
+    }
   });
+  server.on('request', (req: IncomingMessage) => waiting.delete(req.socket));
   let dropped = 0;
   let reported = 0;
   server.on('drop', () => {
