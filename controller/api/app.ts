@@ -21,6 +21,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerPerplexityRoute } from './routes/perplexity.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { ScoringService } from './routes/scoring-service.ts';
+import { StreamSlots } from './stream-slots.ts';
 
 export interface AppDependencies {
   readonly config: ControllerConfig;
@@ -80,7 +81,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   }
 
   const scoring = new ScoringService(config, registry);
-  registerPerplexityRoute(app, config, scoring);
+  const streams = new StreamSlots({
+    total: config.limits.maxConcurrentStreams,
+    perKey: config.limits.maxConcurrentStreamsPerKey,
+  });
+  registerPerplexityRoute(app, config, scoring, streams);
   registerLegacyRoutes(app, config, registry, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
   if (deps.metrics) {

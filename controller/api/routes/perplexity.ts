@@ -9,11 +9,13 @@ import { ApiError } from '../errors.ts';
 import { errorResponse, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { NDJSON, PerplexityStreamLineSchema, ndjsonResponse } from './perplexity-stream.ts';
 import type { ScoreTextsRequest, ScoringService } from './scoring-service.ts';
+import type { StreamSlots } from '../stream-slots.ts';
 
 export function registerPerplexityRoute(
   app: OpenAPIHono,
   config: ControllerConfig,
   scoring: ScoringService,
+  streams: StreamSlots,
 ): void {
   const route = createRoute({
     method: 'post',
@@ -45,8 +47,16 @@ export function registerPerplexityRoute(
       401: errorResponse('Missing or invalid API key'),
       404: errorResponse('Unknown model'),
       413: errorResponse('Body or texts over the size limits'),
-      429: errorResponse('Rate limit exceeded (see Retry-After)'),
-      503: errorResponse('Not enough models available, or the queue is full (see Retry-After)'),
+      408: errorResponse('The body stopped arriving (`server.bodyIdleMs`)'),
+      415: errorResponse(
+        'A Content-Encoding, a charset other than UTF-8, or a body that is not JSON',
+      ),
+      429: errorResponse(
+        'Rate limit exceeded, or too many streams open for this key (see Retry-After)',
+      ),
+      503: errorResponse(
+        'Not enough models available, the queue is full or too many streams are open (see Retry-After)',
+      ),
       504: errorResponse('The deadline passed'),
     },
   });
@@ -61,7 +71,18 @@ export function registerPerplexityRoute(
       withDetail: body.details === 'tokens',
       timeoutMs: body.timeout_ms,
     };
-    if (body.stream) return ndjsonResponse(c, await scoring.stream(c, request));
+    if (body.stream) {
+      const release = streams.acquire(c.get('keyId') ?? 'anonymous');
+      try {
+        return ndjsonResponse(c, await scoring.stream(c, request), {
+          stallMs: config.timeouts.streamStallMs,
+          onEnd: release,
+        });
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
     checkBodyBytes(c.get('bodyBytes'), config.limits.maxBodyBytes);
     return c.json(await scoring.score(c, request), 200);
   });
