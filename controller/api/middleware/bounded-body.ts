@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from '../errors.ts';
+import { ApiError, fieldPath } from '../errors.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -58,9 +58,47 @@ export function boundedBody(options: BoundedBodyOptions): MiddlewareHandler {
         param: '(body)',
       });
     }
+    if (text.includes('__proto__')) refuseProtoKey(text);
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     await next();
   };
+}
+
+/**
+ * JSON.parse keeps a `"__proto__"` key as an own property, but schema parsing drops it silently (it would set the
+ * prototype), so `weights: {"__proto__": 5}` would be ignored without a word. No field of the API takes that name.
+ */
+function refuseProtoKey(text: string): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return; // not JSON: the route's validator says so
+  }
+  const path = protoKeyPath(value, []);
+  if (path) {
+    const param = fieldPath(path);
+    throw new ApiError(400, 'invalid_request', `${param}: "__proto__" is not an allowed key`, {
+      param,
+    });
+  }
+}
+
+function protoKeyPath(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = protoKeyPath(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return [...path, key];
+    const found = protoKeyPath((value as Record<string, unknown>)[key], [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function checkEncoding(c: Context): void {

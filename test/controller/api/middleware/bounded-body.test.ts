@@ -123,3 +123,31 @@ describe('request bodies', () => {
     for (const e of entries.filter((e) => e.status === 499)) expect(e.level).toBe(30);
   });
 });
+
+describe('keys the schema would drop silently', () => {
+  const running: KeyedController[] = [];
+  afterEach(async () => {
+    for (const r of running.splice(0)) await r.close();
+  });
+
+  it('answers weights: {"__proto__": 5} with a 400 naming the field', async () => {
+    const c = await startKeyedController();
+    running.push(c);
+    const res = await fetch(`${c.controller.url}/v1/perplexity`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${c.key}` },
+      body: '{"texts":["a"],"weights":{"__proto__":5}}',
+    });
+    expect(res.status).toBe(400);
+    const error = ((await res.json()) as any).error;
+    expect(error.param).toBe('weights.__proto__');
+    expect(error.message).toContain('__proto__');
+    // A text that merely mentions it is fine.
+    const ok = await fetch(`${c.controller.url}/v1/perplexity`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${c.key}` },
+      body: JSON.stringify({ texts: ['obj.__proto__ = x'] }),
+    });
+    expect(ok.status).toBe(200);
+  });
+});
