@@ -105,9 +105,10 @@ export function describeBackendRefusal(
   const type = parsed.type !== undefined && NAME_LIKE.test(parsed.type) ? parsed.type : undefined;
   const param =
     parsed.param !== undefined && NAME_LIKE.test(parsed.param) ? parsed.param : undefined;
-  const context = /maximum context length is (\d+) tokens/i.exec(parsed.message)?.[1];
+  // vLLM's two wordings: "maximum context length is N tokens" and "context length is only N tokens".
+  const context = /context length is (?:only )?(\d+) tokens/i.exec(parsed.message)?.[1];
   const what = context
-    ? `the input exceeds the model's context of ${context} tokens`
+    ? `the input exceeds the model's context length of ${context} tokens`
     : status >= 500
       ? 'the backend failed on this input'
       : 'the backend refused this input';

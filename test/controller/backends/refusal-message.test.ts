@@ -57,7 +57,12 @@ describe('backend refusals', () => {
         message: "This model's maximum context length is 4096 tokens. However, you requested 5000",
         type: 'BadRequestError',
       }),
-    ).toBe("the input exceeds the model's context of 4096 tokens (400, BadRequestError)");
+    ).toBe("the input exceeds the model's context length of 4096 tokens (400, BadRequestError)");
+    expect(
+      describeBackendRefusal(400, {
+        message: "However, the model's context length is only 512 tokens, resulting in …",
+      }),
+    ).toBe("the input exceeds the model's context length of 512 tokens (400)");
     const odd = describeBackendRefusal(400, { message: 'x', type: MARKER, param: 'a b <c>' });
     expect(odd).toBe('the backend refused this input (400)');
   });
