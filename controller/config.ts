@@ -60,9 +60,12 @@ export const LimitsSchema = z
       .positive()
       .default(128 * 1024 * 1024),
     /** NDJSON streams open at once, over all keys (503 beyond). Each holds its parsed body while it runs. */
-    maxConcurrentStreams: z.int().positive().default(32),
-    /** NDJSON streams one key may have open at once (429 beyond). */
-    maxConcurrentStreamsPerKey: z.int().positive().default(4),
+    maxConcurrentStreams: z.int().positive().default(64),
+    /**
+     * NDJSON streams one key may have open at once (429 beyond). The clients send batches as streams, several at
+     * once (`npm run score`: 4 by default).
+     */
+    maxConcurrentStreamsPerKey: z.int().positive().default(16),
   })
   .prefault({});
 export type Limits = z.infer<typeof LimitsSchema>;

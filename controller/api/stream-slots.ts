@@ -37,7 +37,8 @@ export class StreamSlots {
         429,
         'too_many_streams',
         `this API key already has ${mine} streams open (at most ${this.#limits.perKey}); finish one first`,
-        { headers: { 'retry-after': '5' } },
+        // A slot frees the moment one of the key's streams ends.
+        { headers: { 'retry-after': '1' } },
       );
     }
     if (this.#open >= this.#limits.total) {
