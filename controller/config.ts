@@ -185,11 +185,19 @@ export const AuthSchema = z
 
 export const CacheSchema = z
   .strictObject({
-    /** Result cache budget in bytes; 0 disables the cache. */
+    /**
+     * Result cache budget: heap bytes of its keys, values and bookkeeping (each entry is counted at its real
+     * size). 0 disables the cache. The default keeps the whole controller within ~200 MiB resident under load.
+     */
     maxBytes: z
       .int()
       .nonnegative()
-      .default(64 * 1024 * 1024),
+      .default(32 * 1024 * 1024),
+    /**
+     * Requests (and streams) with more texts than this are bulk jobs: they read the cache but do not store their
+     * results, which would evict everyone else's for texts that are rarely asked again. 0 stores none.
+     */
+    maxStoredTextsPerRequest: z.int().nonnegative().default(256),
   })
   .prefault({});
 

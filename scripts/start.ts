@@ -9,42 +9,26 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KeyAdmin, KeyAdminError } from '../controller/auth/key-admin.ts';
-import { openKeyStore } from '../controller/auth/stores/open-key-store.ts';
 import { parseConfig } from '../controller/config.ts';
 import { startController } from '../controller/main.ts';
 import { createLogger } from '../controller/observability/logger.ts';
 import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { startLocalFleet } from '../images/local-lm/index.ts';
-
-const DEV_KEY_NAME = 'npm-start';
-
-/** Puts the dev key in the local store (replacing earlier dev keys) and returns the key to print. */
-async function provisionDevKey(storePath: string, presetKey: string | undefined): Promise<string> {
-  const admin = new KeyAdmin(openKeyStore(`file:${storePath}`, { create: true }));
-  try {
-    return (await admin.provision(DEV_KEY_NAME, presetKey)).key;
-  } catch (err) {
-    if (err instanceof KeyAdminError && err.code === 'MALFORMED_KEY') {
-      throw new Error(
-        'EP_DEV_API_KEY is not a well-formed key; create one with `npm run keys -- create`',
-      );
-    }
-    throw err;
-  }
-}
+import { provisionDevKey } from './lib/dev-key.ts';
+import { StartSettingsError, checkPortFree, readStartSettings } from './lib/start-settings.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const port = Number(process.env.PORT ?? 8000);
-  const host = process.env.HOST ?? '127.0.0.1';
+  const { port, host } = readStartSettings(process.env);
+  await checkPortFree({ port, host });
   const cacheDir = resolve('.cache');
   mkdirSync(cacheDir, { recursive: true });
   const keyStorePath = resolve(cacheDir, 'dev-keys.json');
 
   console.log('Loading the four local language models (the first start trains them)…');
   const fleet = await startLocalFleet({ host: '127.0.0.1' });
-  const key = await provisionDevKey(keyStorePath, process.env.EP_DEV_API_KEY);
+  const devKey = await provisionDevKey(keyStorePath, process.env.EP_DEV_API_KEY);
+  const key = devKey.key;
   const config = parseConfig({
     host,
     port,
@@ -84,6 +68,7 @@ Press Ctrl-C to stop.`);
     console.log(`\n${signal}: stopping…`);
     await controller.close();
     await fleet.close();
+    await devKey.release().catch(() => undefined);
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -92,5 +77,6 @@ Press Ctrl-C to stop.`);
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  // 2: a setting to change (the message names it); 1: anything else.
+  process.exit(err instanceof StartSettingsError ? 2 : 1);
 });

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { errorBody, fieldPath, sendError } from './errors.ts';
+import { errorBody, issueField, sendError } from './errors.ts';
 import { boundedBody } from './middleware/bounded-body.ts';
 import { closeUnreadBody } from './middleware/close-unread-body.ts';
 import { requestLog } from './middleware/request-log.ts';
@@ -49,7 +49,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     defaultHook: (result, c) => {
       if (result.success) return;
       const issue = result.error.issues[0];
-      const param = issue ? fieldPath(issue.path) : '(body)';
+      const param = issue ? issueField(issue) : '(body)';
       const message = issue ? `${param}: ${issue.message}` : 'invalid request';
       return c.json(errorBody('invalid_request', message, param), 400);
     },
@@ -71,6 +71,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       c.req.path === '/v1/perplexity' && /application\/x-ndjson/i.test(c.req.header('accept') ?? '')
         ? streamMaxBytes
         : config.limits.maxBodyBytes,
+    // A plain request over the limit learns that a stream takes more.
+    streamMaxBytes: (c) => (c.req.path === '/v1/perplexity' ? streamMaxBytes : undefined),
     idleMs: config.server.bodyIdleMs,
   });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).

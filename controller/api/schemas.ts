@@ -78,6 +78,10 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
         .openapi({
           description: `Deadline for the whole request in ms (at most ${maxRequestMs}); with \`stream\`, the deadline of each text.`,
         }),
+      cache: z.boolean().default(true).openapi({
+        description:
+          "Store the scores in the result cache for later requests (repeated texts are then free). `false` for one-off bulk jobs; requests over the server's `cache.maxStoredTextsPerRequest` texts never store. Lookups happen either way.",
+      }),
       stream: z.boolean().default(false).openapi({
         description:
           'Stream the results as NDJSON (`application/x-ndjson`): one line per text as it completes (`{"index": i, ...}`, completion order), then `{"summary": {models_used, degraded, usage}}`, or `{"error": {...}}` if the request fails after the first line. For large jobs: memory does not grow with the job, and up to `maxTextsPerStream` texts are accepted; a body over the plain request limit also needs `Accept: application/x-ndjson`.',
@@ -133,7 +137,14 @@ export const ModelFiguresSchema = z
   .openapi('ModelFigures');
 
 export const TextErrorSchema = z
-  .object({ type: z.string(), message: z.string() })
+  .object({
+    type: z.string(),
+    message: z.string(),
+    param: z
+      .string()
+      .optional()
+      .openapi({ description: 'the request field at fault: `texts[i]` for the i-th text' }),
+  })
   .openapi('TextError', {
     description: 'why this text (or this model for this text) has no figures',
   });

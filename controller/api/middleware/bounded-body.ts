@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError, fieldPath } from '../errors.ts';
+import { ApiError, bodyTooLarge, fieldPath } from '../errors.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -22,6 +22,8 @@ declare module 'hono' {
 export interface BoundedBodyOptions {
   /** The body cap of this request (413 beyond), decided from its headers. */
   maxBytes: (c: Context) => number;
+  /** The cap a streamed request would have, named in a 413 when larger. @default - none */
+  streamMaxBytes?: (c: Context) => number | undefined;
   /** Longest pause between two pieces of the body (408 beyond). */
   idleMs: number;
 }
@@ -35,6 +37,8 @@ export class ClientClosedError extends ApiError {
   }
 }
 
+// The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive client sends its
+// next request into a socket the server is about to drop.
 const CLOSE = { connection: 'close' };
 
 export function boundedBody(options: BoundedBodyOptions): MiddlewareHandler {
@@ -43,12 +47,13 @@ export function boundedBody(options: BoundedBodyOptions): MiddlewareHandler {
       return next();
     checkEncoding(c);
     const max = options.maxBytes(c);
+    const tooLarge = () => bodyTooLarge(max, options.streamMaxBytes?.(c), CLOSE);
     const declared = c.req.header('content-length');
-    if (declared !== undefined && Number(declared) > max) throw tooLarge(max);
+    if (declared !== undefined && Number(declared) > max) throw tooLarge();
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const bytes = incoming
-      ? await readIncoming(incoming, max, options.idleMs)
-      : await readWebStream(c.req.raw.body, max);
+      ? await readIncoming(incoming, max, options.idleMs, tooLarge)
+      : await readWebStream(c.req.raw.body, max, tooLarge);
     c.set('bodyBytes', bytes.byteLength);
     let text: string;
     try {
@@ -123,16 +128,13 @@ function checkEncoding(c: Context): void {
   }
 }
 
-function tooLarge(max: number): ApiError {
-  // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive client sends
-  // its next request into a socket the server is about to drop.
-  return new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes`, {
-    headers: CLOSE,
-  });
-}
-
 /** Reads a Node request body, stopping at `max` bytes or after `idleMs` without data. */
-function readIncoming(incoming: IncomingMessage, max: number, idleMs: number): Promise<Buffer> {
+function readIncoming(
+  incoming: IncomingMessage,
+  max: number,
+  idleMs: number,
+  tooLarge: () => ApiError,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -146,7 +148,7 @@ function readIncoming(incoming: IncomingMessage, max: number, idleMs: number): P
       size += chunk.byteLength;
       if (size > max) {
         stop();
-        reject(tooLarge(max));
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);
@@ -183,6 +185,7 @@ function readIncoming(incoming: IncomingMessage, max: number, idleMs: number): P
 async function readWebStream(
   body: ReadableStream<Uint8Array> | null,
   max: number,
+  tooLarge: () => ApiError,
 ): Promise<Uint8Array> {
   if (!body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
@@ -194,7 +197,7 @@ async function readWebStream(
     size += value.byteLength;
     if (size > max) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(max);
+      throw tooLarge();
     }
     chunks.push(value);
   }

@@ -5,7 +5,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerConfig } from '../../config.ts';
-import { ApiError } from '../errors.ts';
+import { bodyTooLarge } from '../errors.ts';
 import { errorResponse, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { NDJSON, PerplexityStreamLineSchema, ndjsonResponse } from './perplexity-stream.ts';
 import type { ScoreTextsRequest, ScoringService } from './scoring-service.ts';
@@ -47,9 +47,10 @@ export function registerPerplexityRoute(
       401: errorResponse('Missing or invalid API key'),
       404: errorResponse('Unknown model'),
       413: errorResponse('Body or texts over the size limits'),
+      405: errorResponse('Wrong method: this path takes POST (see the Allow header)'),
       408: errorResponse('The body stopped arriving (`server.bodyIdleMs`)'),
       415: errorResponse(
-        'A Content-Encoding, a charset other than UTF-8, or a body that is not JSON',
+        'The body is not `application/json` (UTF-8, not compressed): a Content-Encoding or another charset',
       ),
       429: errorResponse(
         'Rate limit exceeded, or too many streams open for this key (see Retry-After)',
@@ -70,6 +71,7 @@ export function registerPerplexityRoute(
       weights: body.weights,
       withDetail: body.details === 'tokens',
       timeoutMs: body.timeout_ms,
+      cache: body.cache,
     };
     if (body.stream) {
       const release = streams.acquire(c.get('keyId') ?? 'anonymous');
@@ -83,7 +85,7 @@ export function registerPerplexityRoute(
         throw err;
       }
     }
-    checkBodyBytes(c.get('bodyBytes'), config.limits.maxBodyBytes);
+    checkBodyBytes(c.get('bodyBytes'), config.limits);
     return c.json(await scoring.score(c, request), 200);
   });
 }
@@ -92,8 +94,11 @@ export function registerPerplexityRoute(
  * The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. Counted from the
  * bytes read, so a chunked body (no Content-Length) is held to it too.
  */
-function checkBodyBytes(bytesRead: number | undefined, max: number): void {
-  if (bytesRead !== undefined && bytesRead > max) {
-    throw new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes`);
+function checkBodyBytes(
+  bytesRead: number | undefined,
+  limits: { maxBodyBytes: number; maxStreamBodyBytes: number },
+): void {
+  if (bytesRead !== undefined && bytesRead > limits.maxBodyBytes) {
+    throw bodyTooLarge(limits.maxBodyBytes, limits.maxStreamBodyBytes);
   }
 }

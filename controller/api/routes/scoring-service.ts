@@ -25,6 +25,8 @@ export interface ScoreTextsRequest {
   /** Ensemble weight per model name. @default - each model's configured weight */
   readonly weights?: Record<string, number> | undefined;
   readonly withDetail: boolean;
+  /** Store the scores in the result cache (`"cache": false` opts out; bulk requests never store). @default true */
+  readonly cache?: boolean | undefined;
   /** Deadline in ms: of the whole request, or of each text when streamed. @default - `timeouts.requestMs` */
   readonly timeoutMs?: number | undefined;
 }
@@ -83,7 +85,7 @@ export class ScoringService {
   ): Promise<PerplexityResponse> {
     const selection = this.#select(request, this.#config.limits.maxTotalTextBytes, params);
     const response = await scoreEnsemble({
-      ...ensembleInput(request, selection),
+      ...ensembleInput(request, selection, this.#config),
       signal: requestSignal(c.req.raw.signal, request.timeoutMs ?? this.#config.timeouts.requestMs),
     });
     chargeScoredTokens(c, response.usage.tokens);
@@ -104,7 +106,7 @@ export class ScoringService {
     const selection = this.#select(request, config.limits.maxStreamBodyBytes, params);
     // Typed as an iterator, whose `return` needs no summary: cancelling has none.
     const results: AsyncIterator<TextResult, ResponseSummary, undefined> = streamEnsemble({
-      ...ensembleInput(request, selection),
+      ...ensembleInput(request, selection, config),
       signal: c.req.raw.signal,
       textTimeoutMs: request.timeoutMs ?? config.timeouts.requestMs,
       window: streamWindow(config),
@@ -142,8 +144,14 @@ export class ScoringService {
   }
 }
 
-function ensembleInput(request: ScoreTextsRequest, selection: ModelSelection) {
+function ensembleInput(
+  request: ScoreTextsRequest,
+  selection: ModelSelection,
+  config: ControllerConfig,
+) {
+  const bulk = request.texts.length > config.cache.maxStoredTextsPerRequest;
   return {
+    store: request.cache !== false && !bulk,
     texts: request.texts,
     models: selection.schedulers,
     unavailableModels: selection.unavailable,
