@@ -12,6 +12,8 @@
  *   npm run bench -- --score 10000       the score CLI on a 10k-line JSONL file against the local stack
  *   npm run bench -- --detect            detection: held-out false-positive rates, AUROC and TPR at 1 % FPR of
  *                                        whole-text vs max-window scores on seeded attacks (scripts/lib/bench-detect.ts)
+ *   npm run bench -- --adversarial       attacks and failures on loopback (scripts/bench-adversarial.ts);
+ *                                        --scenarios a,b runs some of them
  *
  * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --seconds N (--memory)  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
@@ -178,6 +180,8 @@ async function main(): Promise<void> {
       overhead: { type: 'boolean', default: false },
       'stream-rss': { type: 'boolean', default: false },
       score: { type: 'string' },
+      adversarial: { type: 'boolean', default: false },
+      scenarios: { type: 'string' },
       memory: { type: 'boolean', default: false },
       long: { type: 'boolean', default: false },
       seconds: { type: 'string' },
@@ -185,6 +189,21 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
     },
   });
+  if (values.adversarial) {
+    const { runAdversarialBench, formatAdversarial } = await import('./bench-adversarial.ts');
+    const reports = await runAdversarialBench(
+      values.scenarios ? { scenarios: values.scenarios.split(',') } : {},
+    );
+    console.log(formatAdversarial(reports));
+    const file = await writeJson(values.json, 'adversarial', {
+      kind: 'adversarial',
+      reports,
+      machine: machineInfo(),
+    });
+    console.error(`bench: wrote ${file}`);
+    if (reports.some((r) => r.error)) throw new Error('some scenarios failed (see above)');
+    return;
+  }
   if (values.memory) {
     const { runMemoryBench, formatMemoryBench } = await import('./lib/bench-memory.ts');
     const result = await runMemoryBench({

@@ -6,7 +6,6 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
@@ -14,7 +13,9 @@ import { CalibrationSource } from '../calibration/calibration-source.ts';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { bodyTooLarge, errorBody, issueField, sendError } from './errors.ts';
+import { errorBody, issueField, sendError } from './errors.ts';
+import { boundedBody } from './middleware/bounded-body.ts';
+import { closeUnreadBody } from './middleware/close-unread-body.ts';
 import { corsPolicy } from './middleware/cors.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { registerCalibrationRoute } from './routes/calibration.ts';
@@ -24,6 +25,7 @@ import { registerPerplexityRoute } from './routes/perplexity.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { ScoringService } from './routes/scoring-service.ts';
 import { registerWebRoutes } from './routes/web.ts';
+import { StreamSlots } from './stream-slots.ts';
 
 export interface AppDependencies {
   readonly config: ControllerConfig;
@@ -68,45 +70,27 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     '*',
     secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
   );
+  app.use('*', closeUnreadBody);
   const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
-  const limitBody = (maxSize: number, streamHint?: number) =>
-    bodyLimit({
-      maxSize,
-      onError: (c) => {
-        // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive
-        // client sends its next request into a socket the server is about to drop.
-        const hint = c.req.path === '/v1/perplexity' ? streamHint : undefined;
-        throw bodyTooLarge(maxSize, hint, { connection: 'close' });
-      },
-    });
-  const plainBodyLimit = limitBody(config.limits.maxBodyBytes, streamMaxBytes);
-  // A streamed scoring job may be far larger. The limit is picked before the body is parsed, so a client asks
-  // for it with `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
-  const streamBodyLimit = limitBody(streamMaxBytes);
-  app.use('*', async function limitBodySize(c, next) {
-    const stream =
-      c.req.path === '/v1/perplexity' &&
-      /application\/x-ndjson/i.test(c.req.header('accept') ?? '');
-    // A declared Content-Length is enforced by Node's HTTP parser, so it is checked without touching the body:
-    // reading `c.req.raw.body` (as bodyLimit does) builds a full Request and ReadableStream per request, which
-    // was a third of the controller's CPU on small requests.
-    const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-      const bytes = Number(length);
-      if (
-        Number.isSafeInteger(bytes) &&
-        bytes <= (stream ? streamMaxBytes : config.limits.maxBodyBytes)
-      )
-        return next();
-    }
-    return (stream ? streamBodyLimit : plainBodyLimit)(c, next);
+  const readBody = boundedBody({
+    // A streamed scoring job may be far larger. The cap is picked from the headers, so a client asks for it with
+    // `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
+    maxBytes: (c) =>
+      c.req.path === '/v1/perplexity' && /application\/x-ndjson/i.test(c.req.header('accept') ?? '')
+        ? streamMaxBytes
+        : config.limits.maxBodyBytes,
+    // A plain request over the limit learns that a stream takes more.
+    streamMaxBytes: (c) => (c.req.path === '/v1/perplexity' ? streamMaxBytes : undefined),
+    idleMs: config.server.bodyIdleMs,
   });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   // `legacy.openAccess` (loopback only, checked by the config) serves the earlier service's route without a key.
-  const keyedPaths = SCORING_PATHS.filter(
-    (path) => !(config.legacy.openAccess && path === '/ensemble_perplexity'),
-  );
-  if (deps.authenticate) for (const path of keyedPaths) app.use(path, deps.authenticate);
+  // The key is checked from the headers before a byte of the body is read: a caller without a key costs no memory.
+  for (const path of SCORING_PATHS) {
+    const open = config.legacy.openAccess && path === '/ensemble_perplexity';
+    if (deps.authenticate && !open) app.use(path, deps.authenticate);
+    app.use(path, readBody);
+  }
 
   const calibration =
     deps.calibration ??
@@ -116,7 +100,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
       logger,
     });
   const scoring = new ScoringService(config, registry, calibration);
-  registerPerplexityRoute(app, config, scoring);
+  const streams = new StreamSlots({
+    total: config.limits.maxConcurrentStreams,
+    perKey: config.limits.maxConcurrentStreamsPerKey,
+  });
+  registerPerplexityRoute(app, config, scoring, streams);
   registerLegacyRoutes(app, config, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
   registerCalibrationRoute(app, calibration, () => registry.fingerprints());

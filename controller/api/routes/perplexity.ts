@@ -9,11 +9,13 @@ import { bodyTooLarge } from '../errors.ts';
 import { errorResponse, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { NDJSON, PerplexityStreamLineSchema, ndjsonResponse } from './perplexity-stream.ts';
 import type { ScoreTextsRequest, ScoringService } from './scoring-service.ts';
+import type { StreamSlots } from '../stream-slots.ts';
 
 export function registerPerplexityRoute(
   app: OpenAPIHono,
   config: ControllerConfig,
   scoring: ScoringService,
+  streams: StreamSlots,
 ): void {
   const route = createRoute({
     method: 'post',
@@ -46,9 +48,16 @@ export function registerPerplexityRoute(
       404: errorResponse('Unknown model'),
       413: errorResponse('Body or texts over the size limits'),
       405: errorResponse('Wrong method: this path takes POST (see the Allow header)'),
-      415: errorResponse('The body is not `application/json` (UTF-8, not compressed)'),
-      429: errorResponse('Rate limit exceeded (see Retry-After)'),
-      503: errorResponse('Not enough models available, or the queue is full (see Retry-After)'),
+      408: errorResponse('The body stopped arriving (`server.bodyIdleMs`)'),
+      415: errorResponse(
+        'The body is not `application/json` (UTF-8, not compressed): a Content-Encoding or another charset',
+      ),
+      429: errorResponse(
+        'Rate limit exceeded, or too many streams open for this key (see Retry-After)',
+      ),
+      503: errorResponse(
+        'Not enough models available, the queue is full or too many streams are open (see Retry-After)',
+      ),
       504: errorResponse('The deadline passed'),
     },
   });
@@ -69,18 +78,32 @@ export function registerPerplexityRoute(
       timeoutMs: body.timeout_ms,
       cache: body.cache,
     };
-    if (body.stream) return ndjsonResponse(c, await scoring.stream(c, request));
-    checkBodyBytes(c.req.header('content-length'), config.limits);
+    if (body.stream) {
+      const release = streams.acquire(c.get('keyId') ?? 'anonymous');
+      try {
+        return ndjsonResponse(c, await scoring.stream(c, request), {
+          stallMs: config.timeouts.streamStallMs,
+          onEnd: release,
+        });
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
+    checkBodyBytes(c.get('bodyBytes'), config.limits);
     return c.json(await scoring.score(c, request), 200);
   });
 }
 
-/** The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. */
+/**
+ * The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. Counted from the
+ * bytes read, so a chunked body (no Content-Length) is held to it too.
+ */
 function checkBodyBytes(
-  contentLength: string | undefined,
+  bytesRead: number | undefined,
   limits: { maxBodyBytes: number; maxStreamBodyBytes: number },
 ): void {
-  if (contentLength !== undefined && Number(contentLength) > limits.maxBodyBytes) {
+  if (bytesRead !== undefined && bytesRead > limits.maxBodyBytes) {
     throw bodyTooLarge(limits.maxBodyBytes, limits.maxStreamBodyBytes);
   }
 }
