@@ -77,6 +77,36 @@ export class BackendPool {
     this.#notify();
   }
 
+  /**
+   * A scoring call of `tokens` estimated prompt tokens answered after `ms`: updates the backend's measured rate.
+   * Tiny calls say little about the rate (fixed costs dominate), so they weigh less.
+   */
+  recordLatency(backend: Backend, tokens: number, ms: number): void {
+    if (tokens <= 0 || !(ms >= 0)) return;
+    const sample = ms / tokens;
+    const weight = Math.min(0.3, tokens / 20_000);
+    backend.msPerToken =
+      backend.msPerToken === undefined
+        ? sample
+        : backend.msPerToken + weight * (sample - backend.msPerToken);
+  }
+
+  /**
+   * Prompt tokens per second this model's healthy backends are measured to score together, or undefined before
+   * any was measured.
+   */
+  throughput(): number | undefined {
+    let perMs = 0;
+    let measured = false;
+    for (const b of this.backends) {
+      if (b.state !== 'healthy' || b.msPerToken === undefined) continue;
+      measured = true;
+      // Batches in flight overlap on a backend: its rate is about inflight-cap batches per measured latency.
+      perMs += this.#maxInflight / Math.max(b.msPerToken, 1e-6);
+    }
+    return measured ? perMs * 1000 : undefined;
+  }
+
   /** A call or probe succeeded. A `starting` backend is admitted at once; an ejected one after the streak. */
   recordSuccess(backend: Backend): void {
     backend.consecutiveFailures = 0;

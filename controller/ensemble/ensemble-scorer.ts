@@ -23,6 +23,10 @@ export interface EnsembleRequest {
   minModels: number;
   withDetail: boolean;
   signal: AbortSignal;
+  /** Time the request has (admission refuses what the queue could not finish in it). @default - not checked */
+  deadlineMs?: number;
+  /** Who asks (API key id): the unit of fairness in the model queues. @default '' */
+  tenant?: string;
 }
 
 /** The response to the request: the wire shape of `POST /v1/perplexity` (`cache_hits` always set). */
@@ -47,7 +51,11 @@ export class QuorumError extends Error {
 export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleResponse> {
   const { texts, models, signal } = request;
   // Admission first, for every model, so a refused request leaves nothing queued behind it.
-  for (const m of models) m.admit(texts.length);
+  const admit = {
+    tokens: estimatedTokens(texts),
+    ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
+  };
+  for (const m of models) m.admit(texts.length, admit);
   // One hash per text, shared by every model's cache lookup.
   const digests = models.some((m) => m.cacheEnabled) ? texts.map(textDigest) : undefined;
   const perModel = await Promise.all(
@@ -56,6 +64,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
         withDetail: request.withDetail,
         signal,
         ...(digests ? { digests } : {}),
+        ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
       }),
     ),
   );
@@ -91,4 +100,11 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
     degraded,
     usage: { texts: texts.length, tokens: tokensTotal, bytes: bytesTotal, cache_hits: cacheHits },
   };
+}
+
+/** Rough prompt tokens of texts for admission (the scheduler's own estimate: a token per three UTF-8 bytes). */
+function estimatedTokens(texts: readonly string[]): number {
+  let bytes = 0;
+  for (const t of texts) bytes += Buffer.byteLength(t, 'utf8');
+  return Math.ceil(bytes / 3) + 2 * texts.length;
 }

@@ -39,6 +39,8 @@ export interface EnsembleStreamRequest {
   readonly window?: number;
   /** Called with each text's scored tokens per model, as the text completes. @default - nothing */
   readonly onTokens?: (tokensByModel: ReadonlyMap<string, number>) => void;
+  /** Who asks (API key id): the unit of fairness in the model queues. @default '' */
+  readonly tenant?: string;
 }
 
 /** What the stream's last line says. */
@@ -107,7 +109,11 @@ export async function* streamEnsemble(
     // scoreTexts never rejects: each model answers with a score or the text's error.
     void Promise.all(
       request.models.map((m) =>
-        m.scoreTexts([text], { withDetail: request.withDetail, signal: signal.signal }),
+        m.scoreTexts([text], {
+          withDetail: request.withDetail,
+          signal: signal.signal,
+          tenant: request.tenant ?? '',
+        }),
       ),
     ).then((perModel) => {
       signal.dispose();

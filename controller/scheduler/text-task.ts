@@ -37,6 +37,8 @@ export class TextTask {
   readonly text: string;
   readonly withDetail: boolean;
   readonly cacheKey: string | undefined;
+  /** Tenant of the request that started the work: its jobs queue under that tenant. */
+  readonly tenant: string;
   readonly waiters: TaskWaiter[] = [];
   /** Waiters that have not left. */
   live = 0;
@@ -47,10 +49,11 @@ export class TextTask {
   /** Aborts `/tokenize` calls of the task; created only for texts that need one. */
   controller: AbortController | undefined;
 
-  constructor(text: string, withDetail: boolean, cacheKey: string | undefined) {
+  constructor(text: string, withDetail: boolean, cacheKey: string | undefined, tenant = '') {
     this.text = text;
     this.withDetail = withDetail;
     this.cacheKey = cacheKey;
+    this.tenant = tenant;
   }
 
   join(request: RequestWait, index: number): void {

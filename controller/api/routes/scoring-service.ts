@@ -82,9 +82,12 @@ export class ScoringService {
     params: RequestParams = PARAMS,
   ): Promise<PerplexityResponse> {
     const selection = this.#select(request, this.#config.limits.maxTotalTextBytes, params);
+    const deadlineMs = request.timeoutMs ?? this.#config.timeouts.requestMs;
     const response = await scoreEnsemble({
       ...ensembleInput(request, selection),
-      signal: requestSignal(c.req.raw.signal, request.timeoutMs ?? this.#config.timeouts.requestMs),
+      signal: requestSignal(c.req.raw.signal, deadlineMs),
+      deadlineMs,
+      tenant: c.get('keyId') ?? '',
     });
     chargeScoredTokens(c, response.usage.tokens);
     for (const result of response.results) countText(c, result);
@@ -108,6 +111,7 @@ export class ScoringService {
       signal: c.req.raw.signal,
       textTimeoutMs: request.timeoutMs ?? config.timeouts.requestMs,
       window: streamWindow(config),
+      tenant: c.get('keyId') ?? '',
       // Tokens are charged as texts complete, even if the client leaves before reading them: the work was done.
       onTokens: (tokensByModel) => chargeScoredTokens(c, sum(tokensByModel.values())),
     });
