@@ -145,7 +145,6 @@ export async function completionsReply(
   raw: unknown,
   signal: AbortSignal,
   negInfPosition: number | null,
-  poisonMarker: string | null = null,
 ): Promise<Reply> {
   const plan = planCompletion(raw, ctx.model, ctx.maxModelLen);
   ctx.counters.computing++;
