@@ -59,6 +59,10 @@ export const LimitsSchema = z
       .int()
       .positive()
       .default(128 * 1024 * 1024),
+    /** NDJSON streams open at once, over all keys (503 beyond). Each holds its parsed body while it runs. */
+    maxConcurrentStreams: z.int().positive().default(32),
+    /** NDJSON streams one key may have open at once (429 beyond). */
+    maxConcurrentStreamsPerKey: z.int().positive().default(4),
   })
   .prefault({});
 export type Limits = z.infer<typeof LimitsSchema>;
@@ -75,6 +79,44 @@ export const TimeoutsSchema = z
     discoveryMs: z.int().positive().default(120_000),
     /** Graceful shutdown: how long in-flight requests may take after SIGTERM. */
     shutdownMs: z.int().positive().default(30_000),
+    /**
+     * An NDJSON stream whose client has read nothing for this long, while lines wait for it, is aborted and its
+     * texts are released.
+     */
+    streamStallMs: z.int().positive().default(30_000),
+  })
+  .prefault({});
+
+/**
+ * Limits of the HTTP server itself: they hold before any key is checked, so a client without a key cannot hold
+ * memory, sockets or file descriptors for long.
+ */
+export const ServerSchema = z
+  .strictObject({
+    /** Time a client has to send the request line and headers (Node's `headersTimeout`). */
+    headersTimeoutMs: z.int().positive().default(10_000),
+    /** Longest pause between two pieces of a request body before the request is answered 408 and closed. */
+    bodyIdleMs: z.int().positive().default(10_000),
+    /**
+     * Time a client has to send the whole request, headers and body (Node's `requestTimeout`). It bounds a body
+     * that trickles in just fast enough to beat `bodyIdleMs`; the scoring time after the body is not counted.
+     */
+    requestTimeoutMs: z.int().positive().default(120_000),
+    /** How long an idle keep-alive connection stays open. Longer than a load balancer's (ALB: 60 s). */
+    keepAliveTimeoutMs: z.int().positive().default(75_000),
+    /** Requests served on one keep-alive connection before it is closed (0: no limit). */
+    maxRequestsPerSocket: z.int().nonnegative().default(1_000),
+    /**
+     * Open client connections at most; further ones are closed at once. The server also keeps
+     * `reservedFileDescriptors` below the process's open-file limit (`ulimit -n`) free, whichever is lower.
+     * @default - the open-file limit minus `reservedFileDescriptors`
+     */
+    maxConnections: z.int().positive().optional(),
+    /**
+     * File descriptors kept free of client connections, for the controller's own backend calls, probes, logs and
+     * key store reads: incoming sockets can never starve them.
+     */
+    reservedFileDescriptors: z.int().positive().default(1_024),
   })
   .prefault({});
 
@@ -171,6 +213,7 @@ export const ControllerConfigSchema = z.strictObject({
   minModels: z.int().positive().optional(),
   limits: LimitsSchema,
   timeouts: TimeoutsSchema,
+  server: ServerSchema,
   scheduler: SchedulerSchema,
   health: HealthSchema,
   auth: AuthSchema,

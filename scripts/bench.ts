@@ -8,6 +8,8 @@
  *   npm run bench -- --overhead          controller overhead vs. direct backend calls (scripts/bench-overhead.ts)
  *   npm run bench -- --stream-rss        controller memory for streamed jobs of 1k / 10k / 100k texts
  *   npm run bench -- --score 10000       the score CLI on a 10k-line JSONL file against the local stack
+ *   npm run bench -- --adversarial       attacks and failures on loopback (scripts/bench-adversarial.ts);
+ *                                        --scenarios a,b runs some of them
  *
  * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
@@ -145,8 +147,25 @@ async function main(): Promise<void> {
       overhead: { type: 'boolean', default: false },
       'stream-rss': { type: 'boolean', default: false },
       score: { type: 'string' },
+      adversarial: { type: 'boolean', default: false },
+      scenarios: { type: 'string' },
     },
   });
+  if (values.adversarial) {
+    const { runAdversarialBench, formatAdversarial } = await import('./bench-adversarial.ts');
+    const reports = await runAdversarialBench(
+      values.scenarios ? { scenarios: values.scenarios.split(',') } : {},
+    );
+    console.log(formatAdversarial(reports));
+    const file = await writeJson(values.json, 'adversarial', {
+      kind: 'adversarial',
+      reports,
+      machine: machineInfo(),
+    });
+    console.error(`bench: wrote ${file}`);
+    if (reports.some((r) => r.error)) throw new Error('some scenarios failed (see above)');
+    return;
+  }
   if (values.overhead) {
     const modulePath = './bench-overhead.ts';
     let mod: {

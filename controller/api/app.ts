@@ -6,7 +6,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
@@ -14,12 +13,15 @@ import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import { ApiError, errorBody, fieldPath, sendError } from './errors.ts';
+import { boundedBody } from './middleware/bounded-body.ts';
+import { closeUnreadBody } from './middleware/close-unread-body.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { registerLegacyRoutes } from './routes/legacy.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerPerplexityRoute } from './routes/perplexity.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { ScoringService } from './routes/scoring-service.ts';
+import { StreamSlots } from './stream-slots.ts';
 
 export interface AppDependencies {
   readonly config: ControllerConfig;
@@ -60,47 +62,30 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     '*',
     secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
   );
-  const limitBody = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive
-        // client sends its next request into a socket the server is about to drop.
-        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`, {
-          headers: { connection: 'close' },
-        });
-      },
-    });
-  const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
-  // A streamed scoring job may be far larger. The limit is picked before the body is parsed, so a client asks
-  // for it with `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
-  const streamBodyLimit = limitBody(
-    Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
-  );
+  app.use('*', closeUnreadBody);
   const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
-  app.use('*', async function limitBodySize(c, next) {
-    const stream =
-      c.req.path === '/v1/perplexity' &&
-      /application\/x-ndjson/i.test(c.req.header('accept') ?? '');
-    // A declared Content-Length is enforced by Node's HTTP parser, so it is checked without touching the body:
-    // reading `c.req.raw.body` (as bodyLimit does) builds a full Request and ReadableStream per request, which
-    // was a third of the controller's CPU on small requests.
-    const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-      const bytes = Number(length);
-      if (
-        Number.isSafeInteger(bytes) &&
-        bytes <= (stream ? streamMaxBytes : config.limits.maxBodyBytes)
-      )
-        return next();
-    }
-    return (stream ? streamBodyLimit : plainBodyLimit)(c, next);
+  const readBody = boundedBody({
+    // A streamed scoring job may be far larger. The cap is picked from the headers, so a client asks for it with
+    // `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
+    maxBytes: (c) =>
+      c.req.path === '/v1/perplexity' && /application\/x-ndjson/i.test(c.req.header('accept') ?? '')
+        ? streamMaxBytes
+        : config.limits.maxBodyBytes,
+    idleMs: config.server.bodyIdleMs,
   });
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
-  if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
+  // The key is checked from the headers before a byte of the body is read: a caller without a key costs no memory.
+  for (const path of SCORING_PATHS) {
+    if (deps.authenticate) app.use(path, deps.authenticate);
+    app.use(path, readBody);
+  }
 
   const scoring = new ScoringService(config, registry);
-  registerPerplexityRoute(app, config, scoring);
+  const streams = new StreamSlots({
+    total: config.limits.maxConcurrentStreams,
+    perKey: config.limits.maxConcurrentStreamsPerKey,
+  });
+  registerPerplexityRoute(app, config, scoring, streams);
   registerLegacyRoutes(app, config, registry, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
   if (deps.metrics) {

@@ -17,6 +17,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import type { SchedulerObserver } from '../observability/observer.ts';
 import { createApp } from './app.ts';
+import { answerParserErrors } from './http/parser-errors.ts';
+import { limitConnections, serverOptions } from './http/socket-limits.ts';
 import { forwardedClientAddress, gateMiddleware } from './middleware/api-key-auth.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
 
@@ -102,19 +104,30 @@ export async function startController(
     logger,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(s as Server),
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        serverOptions: serverOptions(config),
+      },
+      () => resolve(s as Server),
     );
     (s as Server).once('error', reject);
   });
-  // Node's default 300 s request timeout would cut long scoring requests; the request deadline governs instead.
-  server.requestTimeout = config.timeouts.maxRequestMs + 10_000;
-  server.headersTimeout = 30_000;
-  // Longer than a load balancer's idle timeout (ALB: 60 s by default), so the balancer closes first.
-  server.keepAliveTimeout = 75_000;
+  answerParserErrors(server, logger);
+  const budget = limitConnections(server, config, logger);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, models: registry.names }, 'controller listening');
+  logger.info(
+    {
+      url,
+      models: registry.names,
+      maxConnections: budget.maxConnections,
+      openFileLimit: budget.openFileLimit,
+    },
+    'controller listening',
+  );
   await registry.start();
 
   // Responses still being produced when shutdown starts tell their clients not to reuse the connection.

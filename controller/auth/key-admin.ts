@@ -71,7 +71,8 @@ export interface KeyAdminOptions {
 }
 
 /**
- * Changes a key store. Each operation loads the store, changes it and saves it.
+ * Changes a key store. Each operation is one compare-and-swap `update` of the store, so concurrent
+ * administrators never lose each other's changes, and what an operation returns is what was stored.
  * @example
  * const admin = new KeyAdmin(openKeyStore('file:keys.json', { create: true }));
  * const { key } = await admin.create({ name: 'acme', limits: { requestsPerMinute: 120 } });
@@ -91,11 +92,12 @@ export class KeyAdmin {
 
   /** Creates a key. @throws {KeyAdminError} `INVALID_EXPIRY` */
   async create(spec: NewKeySpec): Promise<IssuedKey> {
-    const doc = await this.store.load();
-    const issued = issueKey(doc, spec, this.#clock());
-    doc.keys.push(issued.record);
-    await this.store.save(doc);
-    return issued;
+    const at = this.#clock();
+    return this.store.update((doc) => {
+      const issued = issueKey(doc, spec, at);
+      doc.keys.push(issued.record);
+      return issued;
+    });
   }
 
   /**
@@ -105,27 +107,31 @@ export class KeyAdmin {
    */
   async rotate(id: string, spec: RotateSpec): Promise<RotatedKey> {
     const at = this.#clock();
-    const doc = await this.store.load();
-    const old = this.#find(doc, id);
-    const status = keyStatus(old, at);
-    if (status !== 'active') {
-      throw new KeyAdminError(
-        'KEY_NOT_ACTIVE',
-        `key ${id} is ${status}${old.replacedBy ? ` (replaced by ${old.replacedBy})` : ''}; only an active key can be rotated`,
+    return this.store.update((doc) => {
+      const old = this.#find(doc, id);
+      const status = keyStatus(old, at);
+      if (status !== 'active') {
+        throw new KeyAdminError(
+          'KEY_NOT_ACTIVE',
+          `key ${id} is ${status}${old.replacedBy ? ` (replaced by ${old.replacedBy})` : ''}; only an active key can be rotated`,
+        );
+      }
+      const issued = issueKey(
+        doc,
+        {
+          name: spec.name ?? old.name,
+          expiresAt: spec.expiresAt,
+          limits: spec.limits ?? old.limits,
+        },
+        at,
       );
-    }
-    const issued = issueKey(
-      doc,
-      { name: spec.name ?? old.name, expiresAt: spec.expiresAt, limits: spec.limits ?? old.limits },
-      at,
-    );
-    // The old key may already expire before the grace period ends; it never gains lifetime by rotation.
-    const graceUntil = new Date(at + spec.graceMs).toISOString();
-    old.graceUntil = graceUntil;
-    old.replacedBy = issued.record.id;
-    doc.keys.push(issued.record);
-    await this.store.save(doc);
-    return { ...issued, old, graceUntil };
+      // The old key may already expire before the grace period ends; it never gains lifetime by rotation.
+      const graceUntil = new Date(at + spec.graceMs).toISOString();
+      old.graceUntil = graceUntil;
+      old.replacedBy = issued.record.id;
+      doc.keys.push(issued.record);
+      return { ...issued, old, graceUntil };
+    });
   }
 
   /**
@@ -135,12 +141,14 @@ export class KeyAdmin {
   async revoke(
     id: string,
   ): Promise<{ readonly record: KeyRecord; readonly alreadyRevoked: boolean }> {
-    const doc = await this.store.load();
-    const record = this.#find(doc, id);
-    if (record.revokedAt !== undefined) return { record, alreadyRevoked: true };
-    record.revokedAt = new Date(this.#clock()).toISOString();
-    await this.store.save(doc);
-    return { record, alreadyRevoked: false };
+    const at = this.#clock();
+    // An update that changes nothing writes the same document again: harmless, and it keeps one code path.
+    return this.store.update((doc) => {
+      const record = this.#find(doc, id);
+      if (record.revokedAt !== undefined) return { record, alreadyRevoked: true };
+      record.revokedAt = new Date(at).toISOString();
+      return { record, alreadyRevoked: false };
+    });
   }
 
   /**
@@ -157,16 +165,16 @@ export class KeyAdmin {
       if (!parsed) throw new KeyAdminError('MALFORMED_KEY', 'not a well-formed API key');
       issued = { id: parsed.id, key, hash: hashKey(key) };
     }
-    const doc = await this.store.load();
-    doc.keys = doc.keys.filter((k) => k.name !== name && k.id !== issued.id);
     const record: KeyRecord = {
       id: issued.id,
       name,
       hash: issued.hash,
       createdAt: new Date(this.#clock()).toISOString(),
     };
-    doc.keys.push(record);
-    await this.store.save(doc);
+    await this.store.update((doc) => {
+      doc.keys = doc.keys.filter((k) => k.name !== name && k.id !== issued.id);
+      doc.keys.push(record);
+    });
     return { record, key: issued.key };
   }
 

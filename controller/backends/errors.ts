@@ -88,3 +88,29 @@ export function parseVllmErrorBody(body: string): {
   }
   return { message: body.slice(0, 300) || 'no error body' };
 }
+
+/** A name-like token from a backend's error body (`BadRequestError`, `input_tokens`); anything else is dropped. */
+const NAME_LIKE = /^[A-Za-z][A-Za-z0-9_.-]{0,47}$/;
+
+/**
+ * What a backend's refusal may say in logs and responses. A backend's error message can quote the input it choked
+ * on (a special-token spelling, a word its tokenizer crashed on), and that input is a caller's text: so the
+ * message itself is never kept, only the status, vLLM's error `type` and `param` when they are plain names, and
+ * the one numeric fact a caller can act on (the model's context length).
+ */
+export function describeBackendRefusal(
+  status: number,
+  parsed: { message: string; type?: string; param?: string },
+): string {
+  const type = parsed.type !== undefined && NAME_LIKE.test(parsed.type) ? parsed.type : undefined;
+  const param =
+    parsed.param !== undefined && NAME_LIKE.test(parsed.param) ? parsed.param : undefined;
+  const context = /maximum context length is (\d+) tokens/i.exec(parsed.message)?.[1];
+  const what = context
+    ? `the input exceeds the model's context of ${context} tokens`
+    : status >= 500
+      ? 'the backend failed on this input'
+      : 'the backend refused this input';
+  const details = [type, param ? `param ${param}` : undefined].filter(Boolean).join(', ');
+  return `${what} (${status}${details ? `, ${details}` : ''})`;
+}

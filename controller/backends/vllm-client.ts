@@ -5,7 +5,7 @@
  */
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { BackendError, parseVllmErrorBody } from './errors.ts';
+import { BackendError, describeBackendRefusal, parseVllmErrorBody } from './errors.ts';
 import { parseScoredChoiceBytes } from './fast-completion-parser.ts';
 import { toScoredChoice } from './scored-choice.ts';
 import type { ScoredChoice } from './scored-choice.ts';
@@ -226,7 +226,7 @@ export class VllmClient {
     if (status >= 400) {
       const parsed = parseVllmErrorBody(bytes.toString('utf8'));
       const code = status >= 500 ? 'BACKEND_SERVER_ERROR' : 'BACKEND_REJECTED';
-      throw new BackendError(code, `${path} answered ${status}: ${parsed.message}`, {
+      throw new BackendError(code, `${path}: ${describeBackendRefusal(status, parsed)}`, {
         backend: this.label,
         status,
         ...(parsed.param ? { param: parsed.param } : {}),

@@ -7,7 +7,7 @@ import {
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { fakeSecret } from '../helpers/fake-secrets-manager.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseKey } from '../../controller/auth/key-format.ts';
 import { KeyRing } from '../../controller/auth/key-ring.ts';
@@ -199,31 +199,23 @@ describe('keys CLI', () => {
   });
 
   it('manages a Secrets Manager store, and reports a missing secret or denied access', async () => {
-    const client = new SecretsManagerClient({
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-    });
-    const sm = mockClient(client);
-    let secret = '{"version":1,"keys":[]}';
-    sm.on(GetSecretValueCommand, { SecretId: 'ep/keys' }).callsFake(() => ({
-      SecretString: secret,
-    }));
-    sm.on(PutSecretValueCommand, { SecretId: 'ep/keys' }).callsFake(
-      (input: { SecretString: string }) => {
-        secret = input.SecretString;
-        return {};
-      },
-    );
+    const fake = fakeSecret('ep/keys', '{"version":1,"keys":[]}');
+    const { client } = fake;
+    const sm = fake.mock;
     const error = (name: string) =>
       new SecretsManagerServiceException({ name, message: name, $fault: 'client', $metadata: {} });
     sm.on(GetSecretValueCommand, { SecretId: 'ep/missing' }).rejects(
       error('ResourceNotFoundException'),
     );
-    sm.on(GetSecretValueCommand, { SecretId: 'ep/locked' }).resolves({ SecretString: secret });
+    sm.on(GetSecretValueCommand, { SecretId: 'ep/locked' }).resolves({
+      SecretString: '{"version":1,"keys":[]}',
+      VersionId: 'v1',
+    });
     sm.on(PutSecretValueCommand, { SecretId: 'ep/locked' }).rejects(error('AccessDeniedException'));
     const io = { openStore: (s: string) => openKeyStore(s, { client }) };
 
     const created = await createKey('aws:ep/keys', 'cloud', [], io);
+    const secret = fake.current();
     expect(secret).not.toContain(created.key);
     expect(JSON.parse(secret).keys[0].id).toBe(created.id);
     expect((await keysCli(['list', '--store', 'aws:ep/keys'], io)).out).toContain(created.id);
@@ -242,6 +234,6 @@ describe('keys CLI', () => {
       err: expect.stringMatching(/not allowed to write secret ep\/locked/),
     });
     expect(locked.out).toBe('');
-    sm.restore();
+    fake.restore();
   });
 });

@@ -7,6 +7,7 @@
  * costs no more memory than a small one beyond its parsed request.
  */
 import { z } from '@hono/zod-openapi';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { scoringTally } from '../request-context.ts';
 import { toErrorResponse } from '../errors.ts';
@@ -31,16 +32,51 @@ export const PerplexityStreamLineSchema = z
       'One NDJSON line: a text result (with its `index`), the final `summary`, or a final `error`.',
   });
 
+export interface NdjsonOptions {
+  /**
+   * A client that has read nothing for this long while lines wait for it is dropped: the stream is cancelled
+   * (its texts stop scoring and are released) and the connection closed.
+   */
+  readonly stallMs: number;
+  /** Called once when the stream is over, however it ended (last line, error, cancel, stall). */
+  readonly onEnd?: () => void;
+}
+
 /** Writes a stream's results as NDJSON, one line each, as the client reads them. */
-export function ndjsonResponse(c: Context, results: TextStream) {
-  const end = scoringTally(c).startStream();
+export function ndjsonResponse(c: Context, results: TextStream, options: NdjsonOptions) {
+  const tallyEnd = scoringTally(c).startStream();
+  const end = (error?: string) => {
+    clearTimeout(stallTimer);
+    tallyEnd(error);
+    options.onEnd?.();
+  };
   const encoder = new TextEncoder();
   const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
   let closed = false;
+  let stallTimer: NodeJS.Timeout | undefined;
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  // Called after each line is queued: with the queue full, the client is not reading; give it `stallMs`.
+  const watchStall = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (closed || stallTimer !== undefined || (controller.desiredSize ?? 1) > 0) return;
+    stallTimer = setTimeout(() => {
+      if (closed) return;
+      closed = true;
+      end('stalled');
+      void results.cancel();
+      // The writer waits for a drain that will never come: only closing the socket releases it (and cancels
+      // this stream). Without a socket (`app.request()`), failing the stream does.
+      if (outgoing) outgoing.destroy();
+      else controller.error(new Error('the client stopped reading'));
+    }, options.stallMs);
+    stallTimer.unref();
+  };
 
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        // The client read: it is not stalled.
+        clearTimeout(stallTimer);
+        stallTimer = undefined;
         try {
           const next = await results.next();
           if (closed) return;
@@ -52,6 +88,7 @@ export function ndjsonResponse(c: Context, results: TextStream) {
             return;
           }
           controller.enqueue(line(next.value));
+          watchStall(controller);
         } catch (err) {
           // After a cancel the generator fails its in-flight texts; nobody is listening any more.
           if (closed) return;

@@ -9,11 +9,13 @@ import { ApiError } from '../errors.ts';
 import { errorResponse, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { NDJSON, PerplexityStreamLineSchema, ndjsonResponse } from './perplexity-stream.ts';
 import type { ScoreTextsRequest, ScoringService } from './scoring-service.ts';
+import type { StreamSlots } from '../stream-slots.ts';
 
 export function registerPerplexityRoute(
   app: OpenAPIHono,
   config: ControllerConfig,
   scoring: ScoringService,
+  streams: StreamSlots,
 ): void {
   const route = createRoute({
     method: 'post',
@@ -45,8 +47,16 @@ export function registerPerplexityRoute(
       401: errorResponse('Missing or invalid API key'),
       404: errorResponse('Unknown model'),
       413: errorResponse('Body or texts over the size limits'),
-      429: errorResponse('Rate limit exceeded (see Retry-After)'),
-      503: errorResponse('Not enough models available, or the queue is full (see Retry-After)'),
+      408: errorResponse('The body stopped arriving (`server.bodyIdleMs`)'),
+      415: errorResponse(
+        'A Content-Encoding, a charset other than UTF-8, or a body that is not JSON',
+      ),
+      429: errorResponse(
+        'Rate limit exceeded, or too many streams open for this key (see Retry-After)',
+      ),
+      503: errorResponse(
+        'Not enough models available, the queue is full or too many streams are open (see Retry-After)',
+      ),
       504: errorResponse('The deadline passed'),
     },
   });
@@ -61,15 +71,29 @@ export function registerPerplexityRoute(
       withDetail: body.details === 'tokens',
       timeoutMs: body.timeout_ms,
     };
-    if (body.stream) return ndjsonResponse(c, await scoring.stream(c, request));
-    checkBodyBytes(c.req.header('content-length'), config.limits.maxBodyBytes);
+    if (body.stream) {
+      const release = streams.acquire(c.get('keyId') ?? 'anonymous');
+      try {
+        return ndjsonResponse(c, await scoring.stream(c, request), {
+          stallMs: config.timeouts.streamStallMs,
+          onEnd: release,
+        });
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
+    checkBodyBytes(c.get('bodyBytes'), config.limits.maxBodyBytes);
     return c.json(await scoring.score(c, request), 200);
   });
 }
 
-/** The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. */
-function checkBodyBytes(contentLength: string | undefined, max: number): void {
-  if (contentLength !== undefined && Number(contentLength) > max) {
+/**
+ * The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. Counted from the
+ * bytes read, so a chunked body (no Content-Length) is held to it too.
+ */
+function checkBodyBytes(bytesRead: number | undefined, max: number): void {
+  if (bytesRead !== undefined && bytesRead > max) {
     throw new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes`);
   }
 }

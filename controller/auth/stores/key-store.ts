@@ -16,6 +16,8 @@ export type KeyStoreErrorCode =
   | 'EP_KEYSTORE_THROTTLED'
   /** The stored document is not valid JSON or not a valid key store document. */
   | 'EP_KEYSTORE_INVALID'
+  /** Other writers kept changing the store while this one tried to (see `KeyStore.update`). */
+  | 'EP_KEYSTORE_CONFLICT'
   /** Any other failure to read or write (network, disk full, …). */
   | 'EP_KEYSTORE_UNAVAILABLE';
 
@@ -37,6 +39,14 @@ export interface KeyStore {
   readonly description: string;
   /** Reads and validates the whole document. */
   load(): Promise<KeyStoreDocument>;
-  /** Replaces the whole document (validated first). */
+  /** Replaces the whole document (validated first), whatever it holds now. Prefer `update`. */
   save(doc: KeyStoreDocument): Promise<void>;
+  /**
+   * Changes the document as a compare-and-swap: reads it, applies `change`, and writes the result only if nobody
+   * else wrote in between; otherwise it starts again from the newer document, so concurrent writers never lose
+   * each other's changes. `change` may run more than once and must derive everything from the document it is
+   * given. Resolves to what `change` returned on the attempt that was stored.
+   * @throws KeyStoreError `EP_KEYSTORE_CONFLICT` when other writers won every attempt
+   */
+  update<T>(change: (doc: KeyStoreDocument) => T): Promise<T>;
 }

@@ -1,17 +1,30 @@
 /**
  * @module
  * A key store in one AWS Secrets Manager secret whose string value is the JSON document
- * (`{"version":1,"keys":[…]}`, created empty by the infrastructure). Reads use `GetSecretValue` (AWSCURRENT),
- * writes `PutSecretValue`, which makes the new version current. Two writers at once: the later one wins, so run
- * one key CLI at a time.
+ * (`{"version":1,"keys":[…]}`, created empty by the infrastructure). Reads use `GetSecretValue` (AWSCURRENT).
+ *
+ * `update` is a compare-and-swap on the AWSCURRENT staging label: it reads the current version's id, writes the
+ * changed document as a new version labelled AWSPENDING, then moves AWSCURRENT to it with
+ * `UpdateSecretVersionStage(RemoveFromVersionId = the version it read)`. Secrets Manager refuses that move when
+ * AWSCURRENT is no longer on that version, i.e. when another writer got there first; the update then starts again
+ * from the newer document. (UpdateSecretVersionStage: "If the label is attached and you either do not specify
+ * this parameter, or the version ID does not match, then the operation fails",
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecretVersionStage.html.)
+ * Writers need `secretsmanager:PutSecretValue` and `secretsmanager:UpdateSecretVersionStage`.
  */
+import { randomUUID } from 'node:crypto';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { documentToSave, parseDocument } from './store-document.ts';
 import { KeyStoreError, type KeyStore } from './key-store.ts';
+import { retryConflicts, WriteConflict } from './retry-conflicts.ts';
+
+/** The staging label of a version written but not yet current. */
+const PENDING = 'AWSPENDING';
 
 export interface SecretsManagerKeyStoreOptions {
   /**
@@ -41,24 +54,86 @@ export function createSecretsManagerKeyStore(
       requestHandler: { requestTimeout: 5_000, connectionTimeout: 3_000 },
     }));
 
+  /** The current version: its id and its document. */
+  async function readCurrent() {
+    let secretString: string | undefined;
+    let versionId: string | undefined;
+    try {
+      const out = await getClient().send(new GetSecretValueCommand({ SecretId: secretId }));
+      secretString = out.SecretString;
+      versionId = out.VersionId;
+    } catch (err) {
+      throw mapAwsError(err, secretId, 'read');
+    }
+    if (secretString === undefined) {
+      throw new KeyStoreError(
+        'EP_KEYSTORE_INVALID',
+        `secret ${secretId} has no string value (binary secrets are not key stores)`,
+      );
+    }
+    return { versionId, doc: parseDocument(secretString, description) };
+  }
+
   return {
     description,
 
     async load() {
-      let secretString: string | undefined;
-      try {
-        const out = await getClient().send(new GetSecretValueCommand({ SecretId: secretId }));
-        secretString = out.SecretString;
-      } catch (err) {
-        throw mapAwsError(err, secretId, 'read');
-      }
-      if (secretString === undefined) {
-        throw new KeyStoreError(
-          'EP_KEYSTORE_INVALID',
-          `secret ${secretId} has no string value (binary secrets are not key stores)`,
-        );
-      }
-      return parseDocument(secretString, description);
+      return (await readCurrent()).doc;
+    },
+
+    async update(change) {
+      return retryConflicts(description, async () => {
+        const { versionId, doc } = await readCurrent();
+        if (versionId === undefined) {
+          throw new KeyStoreError(
+            'EP_KEYSTORE_UNAVAILABLE',
+            `secret ${secretId}: GetSecretValue returned no VersionId`,
+          );
+        }
+        const result = change(doc);
+        const checked = documentToSave(doc, secretId);
+        // The token is the new version's id; sending it makes a retried PutSecretValue idempotent.
+        const token = randomUUID();
+        try {
+          await getClient().send(
+            new PutSecretValueCommand({
+              SecretId: secretId,
+              ClientRequestToken: token,
+              SecretString: JSON.stringify(checked),
+              VersionStages: [PENDING],
+            }),
+          );
+        } catch (err) {
+          throw mapAwsError(err, secretId, 'write');
+        }
+        try {
+          await getClient().send(
+            new UpdateSecretVersionStageCommand({
+              SecretId: secretId,
+              VersionStage: 'AWSCURRENT',
+              MoveToVersionId: token,
+              RemoveFromVersionId: versionId,
+            }),
+          );
+        } catch (err) {
+          const name = (err as { name?: string } | undefined)?.name;
+          if (name === 'InvalidParameterException' || name === 'InvalidRequestException') {
+            throw new WriteConflict(`secret ${secretId} changed since version ${versionId}`);
+          }
+          throw mapAwsError(err, secretId, 'write');
+        }
+        // The new version is current; its pending label has no more use. Best effort: it is harmless if left.
+        await getClient()
+          .send(
+            new UpdateSecretVersionStageCommand({
+              SecretId: secretId,
+              VersionStage: PENDING,
+              RemoveFromVersionId: token,
+            }),
+          )
+          .catch(() => undefined);
+        return result;
+      });
     },
 
     async save(doc) {

@@ -278,6 +278,7 @@ describe('fuzzing the scoring routes', () => {
           keys: [{ id: key.id, name: 'fuzz', hash: key.hash, createdAt: new Date().toISOString() }],
         }),
         save: async () => undefined,
+        update: () => Promise.reject(new Error('read-only store')),
       },
     });
     await ring.start();

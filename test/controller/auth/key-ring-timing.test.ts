@@ -34,6 +34,7 @@ describe('key ring timing', () => {
           keys: [{ id: right.id, name: 't', hash: right.hash, createdAt: '2026-11-28T00:00:00Z' }],
         }),
         save: async () => undefined,
+        update: () => Promise.reject(new Error('read-only store')),
       },
     });
     await ring.start();

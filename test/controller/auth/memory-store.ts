@@ -26,6 +26,13 @@ export function memoryStore(): MemoryStore {
     async save(doc) {
       store.doc = structuredClone(doc);
     },
+    async update(change) {
+      if (store.failWith) throw store.failWith;
+      const doc = structuredClone(store.doc);
+      const result = change(doc);
+      store.doc = doc;
+      return result;
+    },
     add(name, fields = {}) {
       const { key, id, hash } = generateKey();
       store.doc.keys.push({ id, name, hash, createdAt: new Date().toISOString(), ...fields });

@@ -1,0 +1,55 @@
+/** A loopback controller with one valid API key in a file store, in front of a fake vLLM. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
+import { generateKey } from '../../controller/auth/key-format.ts';
+import type { ControllerConfigInput } from '../../controller/config.ts';
+import type { RunningController } from '../../controller/api/server.ts';
+import { startTestController } from './controller.ts';
+import { startFakeVllm, type FakeVllm, type FakeVllmOptions } from './fake-vllm.ts';
+
+export interface KeyedController {
+  readonly controller: RunningController;
+  readonly backend: FakeVllm;
+  readonly port: number;
+  /** A valid key: `Authorization: Bearer ${key}`. */
+  readonly key: string;
+  close(): Promise<void>;
+}
+
+export async function startKeyedController(
+  overrides: Omit<ControllerConfigInput, 'host' | 'port' | 'models'> = {},
+  options: { backend?: FakeVllmOptions; logDestination?: DestinationStream } = {},
+): Promise<KeyedController> {
+  const backend = await startFakeVllm(options.backend);
+  const dir = mkdtempSync(join(tmpdir(), 'ep-keyed-'));
+  const { key, id, hash } = generateKey();
+  const store = join(dir, 'keys.json');
+  writeFileSync(
+    store,
+    JSON.stringify({
+      version: 1,
+      keys: [{ id, name: 't', hash, createdAt: new Date().toISOString() }],
+    }),
+  );
+  const controller = await startTestController(
+    {
+      ...overrides,
+      models: [{ name: 'm', backends: [backend.url] }],
+      auth: { ...(overrides.auth ?? {}), store: `file:${store}` },
+    },
+    options.logDestination ? { logDestination: options.logDestination } : {},
+  );
+  return {
+    controller,
+    backend,
+    port: controller.port,
+    key,
+    async close() {
+      await controller.close();
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
