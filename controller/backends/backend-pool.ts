@@ -82,6 +82,7 @@ export class BackendPool {
    * Tiny calls say little about the rate (fixed costs dominate), so they weigh less.
    */
   recordLatency(backend: Backend, tokens: number, ms: number): void {
+    backend.lastAnsweredAt = performance.now();
     if (tokens <= 0 || !(ms >= 0)) return;
     const sample = ms / tokens;
     const weight = Math.min(0.3, tokens / 20_000);

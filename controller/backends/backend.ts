@@ -31,6 +31,8 @@ export class Backend {
    * timeouts, probe deadlines and admission estimates derive from it.
    */
   msPerToken: number | undefined;
+  /** When a scoring call last answered (performance.now()), or -Infinity: the backend is demonstrably serving. */
+  lastAnsweredAt = -Infinity;
 
   constructor(client: VllmClient, id: string) {
     this.client = client;
