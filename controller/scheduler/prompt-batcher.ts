@@ -29,8 +29,10 @@ import { JobQueue } from './job-queue.ts';
 import type { BatchHandle, PromptJob } from './job-queue.ts';
 import { rejectedTextMessage } from './rejected-text.ts';
 
-/** Assumed cost of a prompt token before a backend's rate has been measured (an L4 scores ~10x faster). */
-const UNMEASURED_MS_PER_TOKEN = 0.5;
+/** A batch should take about this long on its backend: small enough that callers take turns often. */
+const TARGET_BATCH_MS = 1_000;
+/** Batches are never cut below this many estimated tokens by the time target. */
+const MIN_BATCH_TOKENS = 1_024;
 
 export interface PromptBatcherOptions {
   /** Model name (logs, observer labels). */
@@ -123,7 +125,7 @@ export class PromptBatcher {
    */
   estimatedWaitMs(extraTokens = 0): number | undefined {
     const perSecond = this.pool.throughput();
-    if (perSecond === undefined) return undefined;
+    if (perSecond === undefined || perSecond <= 0) return undefined;
     let inflight = 0;
     for (const b of this.pool.backends) if (b.state === 'healthy') inflight += b.outstandingTokens;
     return ((this.#queuedTokens + inflight + extraTokens) / perSecond) * 1000;
@@ -173,7 +175,7 @@ export class PromptBatcher {
         if (!this.pool.available) this.#failQueued();
         break;
       }
-      const jobs = queue.takeBatch(this.#maxPrompts, this.#budget, backend);
+      const jobs = queue.takeBatch(this.#maxPrompts, this.#budgetFor(backend), backend);
       this.#queued -= jobs.length;
       const now = performance.now();
       for (const job of jobs) {
@@ -241,7 +243,7 @@ export class PromptBatcher {
         withDetail,
       );
       this.pool.recordSuccess(backend);
-      this.pool.recordLatency(backend, tokens, performance.now() - started);
+      this.pool.recordLatency(backend, tokens, started);
       for (let i = 0; i < jobs.length; i++) {
         const job = jobs[i] as PromptJob;
         if (job.settled) continue;
@@ -373,9 +375,17 @@ export class PromptBatcher {
     }
   }
 
+  /** Expected time of `tokens` on `backend` after the work already on it, times the factor, plus the floor. */
   #attemptTimeoutMs(backend: Backend, tokens: number): number {
-    const msPerToken = backend.msPerToken ?? UNMEASURED_MS_PER_TOKEN;
-    return Math.ceil(this.#attemptFloorMs + this.#attemptFactor * tokens * msPerToken);
+    const work = (tokens + backend.outstandingTokens) * this.pool.msPerToken(backend);
+    return Math.ceil(this.#attemptFloorMs + this.#attemptFactor * work);
+  }
+
+  /** Token budget of a batch for `backend`: the configured one, cut to about a second of its measured work. */
+  #budgetFor(backend: Backend): number {
+    if (backend.msPerToken === undefined) return this.#budget;
+    const bySpeed = Math.floor(TARGET_BATCH_MS / backend.msPerToken);
+    return Math.min(this.#budget, Math.max(MIN_BATCH_TOKENS, bySpeed));
   }
 
   /** Takes back batches in flight on a backend that was just ejected: they retry elsewhere or fail now. */

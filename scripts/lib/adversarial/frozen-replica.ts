@@ -37,7 +37,10 @@ export const frozenReplica: AdversarialScenario = {
       });
       // Warm: both models answer, and their rates are measured.
       for (let i = 0; i < 5; i++) await scoreOnce(target.url, target.key, body(-1 - i));
-      await (backends[0] as LocalLmServer).faults.set({ kind: 'hang', onlyFor: ['/v1/completions'] });
+      await (backends[0] as LocalLmServer).faults.set({
+        kind: 'hang',
+        onlyFor: ['/v1/completions'],
+      });
       const frozenAt = performance.now();
       log(`  f0 frozen; scoring for ${SECONDS} s`);
       let ejectedAfter = NaN;
@@ -47,8 +50,7 @@ export const frozenReplica: AdversarialScenario = {
           const models = (await fetch(`${target.url}/v1/models`)
             .then((r) => r.json())
             .catch(() => undefined)) as
-            | { data: { backends: { id: string; state: string }[] }[] }
-            | undefined;
+            { data: { backends: { id: string; state: string }[] }[] } | undefined;
           const state = models?.data.flatMap((m) => m.backends).find((b) => b.id === 'f0#0')?.state;
           if (state === 'unhealthy') ejectedAfter = (performance.now() - frozenAt) / 1000;
           await new Promise((r) => setTimeout(r, 100));
@@ -73,8 +75,16 @@ export const frozenReplica: AdversarialScenario = {
           note: 'the rest: status other than 200 or not degraded',
         },
         { name: 'degraded-answer time, max', value: round(Math.max(...ms) / 1000, 2), unit: 's' },
-        { name: 'degraded-answer time, p95', value: round(percentile(ms, 95) / 1000, 2), unit: 's' },
-        { name: 'degraded-answer time, p50', value: round(percentile(ms, 50) / 1000, 3), unit: 's' },
+        {
+          name: 'degraded-answer time, p95',
+          value: round(percentile(ms, 95) / 1000, 2),
+          unit: 's',
+        },
+        {
+          name: 'degraded-answer time, p50',
+          value: round(percentile(ms, 50) / 1000, 3),
+          unit: 's',
+        },
         { name: 'frozen replica ejected after', value: round(ejectedAfter, 1), unit: 's' },
       ];
     } finally {

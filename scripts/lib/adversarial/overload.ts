@@ -64,13 +64,25 @@ export const overload: AdversarialScenario = {
       return [
         {
           name: "other key's p95 latency",
-          value: round(percentile(ok.map((r) => r.ms), 95), 0),
+          value: round(
+            percentile(
+              ok.map((r) => r.ms),
+              95,
+            ),
+            0,
+          ),
           unit: 'ms',
           note: `${ok.length} of ${otherResults.length} answered 200`,
         },
         {
           name: "other key's p50 latency",
-          value: round(percentile(ok.map((r) => r.ms), 50), 0),
+          value: round(
+            percentile(
+              ok.map((r) => r.ms),
+              50,
+            ),
+            0,
+          ),
           unit: 'ms',
         },
         {
@@ -81,7 +93,13 @@ export const overload: AdversarialScenario = {
         },
         {
           name: 'flood requests answered 200, p99 latency',
-          value: round(percentile(floodOk.map((r) => r.ms), 99) / 1000, 1),
+          value: round(
+            percentile(
+              floodOk.map((r) => r.ms),
+              99,
+            ) / 1000,
+            1,
+          ),
           unit: 's',
           note: `${floodOk.length} answered; other statuses: ${floodResults.length - floodOk.length - shed.length}`,
         },

@@ -69,7 +69,13 @@ export const poisonInput: AdversarialScenario = {
         },
         {
           name: 'victim p95 latency',
-          value: round(percentile(victimResults.map((r) => r.ms), 95), 1),
+          value: round(
+            percentile(
+              victimResults.map((r) => r.ms),
+              95,
+            ),
+            1,
+          ),
           unit: 'ms',
         },
         { name: '/readyz 200', value: round(readyPct, 1), unit: '% of samples' },

@@ -26,8 +26,7 @@ export async function scoreOnce(
       body: JSON.stringify(body),
     });
     const json = (await res.json().catch(() => undefined)) as
-      | { degraded?: boolean; results?: { error?: { type: string } }[] }
-      | undefined;
+      { degraded?: boolean; results?: { error?: { type: string } }[] } | undefined;
     return {
       status: res.status,
       ms: performance.now() - started,
