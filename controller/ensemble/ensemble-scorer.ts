@@ -54,6 +54,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
   const admit = {
     tokens: estimatedTokens(texts),
     ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
+    ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
   };
   for (const m of models) m.admit(texts.length, admit);
   // One hash per text, shared by every model's cache lookup.

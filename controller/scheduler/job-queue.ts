@@ -47,6 +47,8 @@ class JobFifo {
   #head = 0;
   /** Token credit left from this tenant's turns (deficit round-robin). */
   deficit = 0;
+  /** Estimated tokens of the jobs in this FIFO (settled ones until they are dropped). */
+  tokens = 0;
 
   get size(): number {
     return this.#items.length - this.#head;
@@ -54,11 +56,13 @@ class JobFifo {
 
   push(job: PromptJob): void {
     this.#items.push(job);
+    this.tokens += job.estTokens;
   }
 
   pushFront(job: PromptJob): void {
     if (this.#head > 0) this.#items[--this.#head] = job;
     else this.#items.unshift(job);
+    this.tokens += job.estTokens;
   }
 
   /** The next live job, dropping settled ones before it. */
@@ -71,6 +75,7 @@ class JobFifo {
     const job = this.#items[this.#head];
     this.#items[this.#head] = undefined;
     this.#head++;
+    if (job) this.tokens -= job.estTokens;
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;
@@ -110,6 +115,11 @@ export class JobQueue {
   /** Tenants with queued jobs. */
   get tenants(): number {
     return this.#ring.length;
+  }
+
+  /** Estimated tokens `tenant` has queued. */
+  tokensOf(tenant: string): number {
+    return this.#fifos.get(tenant)?.tokens ?? 0;
   }
 
   push(job: PromptJob): void {

@@ -55,6 +55,8 @@ export interface AdmitOptions {
   readonly tokens?: number;
   /** Time the request has to finish, in ms. */
   readonly deadlineMs?: number;
+  /** Who asks (API key id): its wait depends on its own queued work, tenants taking turns. @default '' */
+  readonly tenant?: string;
 }
 
 export interface ScoreTextsOptions {
@@ -143,7 +145,7 @@ export class ModelScheduler {
    * @throws {QueueFullError}
    */
   admit(texts: number, options: AdmitOptions = {}): void {
-    const waitMs = this.#batcher.estimatedWaitMs(options.tokens ?? 0);
+    const waitMs = this.#batcher.estimatedWaitMs(options.tokens ?? 0, options.tenant ?? '');
     if (this.#batcher.queued + texts > this.#maxQueued) {
       throw new QueueFullError(this.info.name, (waitMs ?? 1000) / 1000);
     }

@@ -120,15 +120,19 @@ export class PromptBatcher {
   }
 
   /**
-   * Estimated ms until the queued work (plus `extraTokens`) is scored at the measured throughput of the healthy
-   * backends, or undefined before any rate was measured.
+   * Estimated ms until `extraTokens` more of `tenant`'s work would be scored, at the measured throughput of the
+   * healthy backends, or undefined when none is healthy. Tenants take turns, so that is the work in flight plus
+   * the tenant's own queued work times the tenants taking turns, and never more than the whole queue.
    */
-  estimatedWaitMs(extraTokens = 0): number | undefined {
+  estimatedWaitMs(extraTokens = 0, tenant = ''): number | undefined {
     const perSecond = this.pool.throughput();
     if (perSecond === undefined || perSecond <= 0) return undefined;
     let inflight = 0;
     for (const b of this.pool.backends) if (b.state === 'healthy') inflight += b.outstandingTokens;
-    return ((this.#queuedTokens + inflight + extraTokens) / perSecond) * 1000;
+    const own = this.#textJobs.tokensOf(tenant) + this.#idJobs.tokensOf(tenant) + extraTokens;
+    const tenants = Math.max(this.#textJobs.tenants, this.#idJobs.tenants) + 1;
+    const ahead = Math.min(this.#queuedTokens + extraTokens, own * tenants);
+    return ((inflight + ahead) / perSecond) * 1000;
   }
 
   /** Live jobs waiting for a backend. */

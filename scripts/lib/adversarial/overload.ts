@@ -41,8 +41,11 @@ export const overload: AdversarialScenario = {
           const r = await scoreOnce(target.url, floodKey, {
             texts: Array.from({ length: TEXTS }, (_, j) => text(i, j)),
           });
-          // A refused client waits as told (at most a second here, so the flood keeps up its pressure).
-          if (r.status === 503) await new Promise((res) => setTimeout(res, 1_000));
+          // A refused client waits as told, and comes back (its connection stays in the flood).
+          if (r.status === 503) {
+            const seconds = Math.min(Number(r.retryAfter) || 1, SECONDS);
+            await new Promise((res) => setTimeout(res, seconds * 1_000));
+          }
           return r;
         }),
       );
@@ -53,9 +56,22 @@ export const overload: AdversarialScenario = {
         (i) => scoreOnce(target.url, otherKey, { texts: [`one text of the other key, ${i}`] }),
         200,
       );
-      const [floodResults, otherResults] = await Promise.all([
+      // The controller's own responsiveness: an open route that does no scoring.
+      const alive = loopUntil(
+        until,
+        async () => {
+          const started = performance.now();
+          await fetch(`${target.url}/healthz`)
+            .then((r) => r.arrayBuffer())
+            .catch(() => undefined);
+          return performance.now() - started;
+        },
+        200,
+      );
+      const [floodResults, otherResults, aliveMs] = await Promise.all([
         Promise.all(flood).then((r) => r.flat()),
         other,
+        alive,
       ]);
       const ok = otherResults.filter((r) => r.status === 200);
       const shed = floodResults.filter((r) => r.status === 503);
@@ -72,7 +88,10 @@ export const overload: AdversarialScenario = {
             0,
           ),
           unit: 'ms',
-          note: `${ok.length} of ${otherResults.length} answered 200`,
+          note: `${ok.length} of ${otherResults.length} answered 200 (others: ${otherResults
+            .filter((r) => r.status !== 200)
+            .map((r) => r.status)
+            .join(', ')})`,
         },
         {
           name: "other key's p50 latency",
@@ -84,6 +103,12 @@ export const overload: AdversarialScenario = {
             0,
           ),
           unit: 'ms',
+        },
+        {
+          name: '/healthz p95 latency (controller responsiveness)',
+          value: round(percentile(aliveMs, 95), 0),
+          unit: 'ms',
+          note: `${aliveMs.length} samples`,
         },
         {
           name: 'flood requests refused (503)',
