@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnsembledPerplexityClient } from '../../controller/client/index.ts';
+import { EnsembledPerplexityClient } from '../../clients/typescript/src/index.ts';
 import type { RunningController } from '../../controller/main.ts';
 import { runBench } from '../../scripts/bench.ts';
 import { SEED_PUBLISHED, modelledSeconds } from '../../scripts/lib/bench-cost-model.ts';
