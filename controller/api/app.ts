@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { ApiError, errorBody, fieldPath, sendError } from './errors.ts';
+import { errorBody, fieldPath, sendError } from './errors.ts';
 import { boundedBody } from './middleware/bounded-body.ts';
 import { closeUnreadBody } from './middleware/close-unread-body.ts';
 import { requestLog } from './middleware/request-log.ts';

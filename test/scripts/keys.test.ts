@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
-  SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { fakeSecret } from '../helpers/fake-secrets-manager.ts';

@@ -30,15 +30,20 @@ export interface ConnectionBudget {
   readonly openFileLimit: number | undefined;
 }
 
-/** Connections left once `reserved` descriptors are kept free; `configured` can only lower it. */
+/**
+ * Connections left once `reserved` descriptors are kept free; `configured` can only lower it. Under a small limit
+ * (a shell's 1,024) the reserve shrinks to half of it, so the server still takes connections.
+ */
 export function connectionBudget(options: {
   configured: number | undefined;
   reserved: number;
   openFileLimit: number | undefined;
 }): ConnectionBudget {
-  const { configured, reserved, openFileLimit: limit } = options;
-  // With an unknown limit, trust the operator's cap, else assume a typical 65,536 (systemd's LimitNOFILE default).
-  const underLimit = Math.max(1, (limit ?? 65_536) - reserved);
+  const { configured, openFileLimit: limit } = options;
+  // With an unknown limit, assume a typical 65,536 (the soft limit systemd and Docker commonly give services).
+  const known = limit ?? 65_536;
+  const reserved = Math.min(options.reserved, Math.floor(known / 2));
+  const underLimit = Math.max(1, known - reserved);
   return {
     maxConnections: Math.min(configured ?? underLimit, underLimit),
     openFileLimit: limit,

@@ -66,7 +66,7 @@ export function answerParserErrors(server: Server, logger: Logger): void {
     }
     const { status, type, message } = statusFor(code);
     logger.debug({ code, status }, 'HTTP parser refused a request');
-    socket.end(rawJsonResponse(status, type, message));
+    answerAndClose(socket, rawJsonResponse(status, type, message));
   });
   // Without a listener Node drops CONNECT requests without a word.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
@@ -90,4 +90,15 @@ export function answerParserErrors(server: Server, logger: Logger): void {
     });
     res.end(body);
   });
+}
+
+/**
+ * Writes the answer and frees the descriptor once it is flushed. `end()` alone would wait for the client's FIN,
+ * and a client that never reads never sends it: each such socket would hold a descriptor for good.
+ */
+function answerAndClose(socket: Duplex, response: string): void {
+  socket.write(response);
+  const net = socket as Duplex & { destroySoon?: () => void };
+  if (typeof net.destroySoon === 'function') net.destroySoon();
+  else socket.end(() => socket.destroy());
 }

@@ -15,7 +15,9 @@ export const streamStall: AdversarialScenario = {
   async run({ startTarget }) {
     const target = await startTarget({ config: { limits: { maxTextsPerStream: TEXTS } } });
     try {
+      await target.collectGarbage();
       const rssBefore = await target.rssMiB();
+      const heapBefore = await target.heapMiB();
       const body = JSON.stringify({
         stream: true,
         details: 'tokens',
@@ -36,16 +38,20 @@ export const streamStall: AdversarialScenario = {
       const paused = performance.now();
       const clientPort = client.socket.localPort as number;
       let rssHeld = await target.rssMiB();
+      let heapHeld = await target.heapMiB();
       while (
         performance.now() - paused < LIMIT_MS &&
         (await serverEndOpen(target.port, clientPort))
       ) {
         rssHeld = Math.max(rssHeld, await target.rssMiB());
-        await new Promise((r) => setTimeout(r, 100));
+        heapHeld = Math.max(heapHeld, await target.heapMiB());
+        await new Promise((r) => setTimeout(r, 250));
       }
       const released = (performance.now() - paused) / 1000;
-      await new Promise((r) => setTimeout(r, 1_000));
+      await new Promise((r) => setTimeout(r, 5_000));
+      await target.collectGarbage();
       const rssAfter = await target.rssMiB();
+      const heapAfter = await target.heapMiB();
       client.socket.destroy();
       return [
         {
@@ -56,7 +62,15 @@ export const streamStall: AdversarialScenario = {
         },
         { name: 'RSS before the stream', value: rssBefore, unit: 'MiB' },
         { name: 'RSS while the stalled stream was held (max)', value: rssHeld, unit: 'MiB' },
-        { name: 'RSS 1 s after release', value: rssAfter, unit: 'MiB' },
+        {
+          name: 'RSS 5 s after release',
+          value: rssAfter,
+          unit: 'MiB',
+          note: 'V8 keeps freed pages',
+        },
+        { name: 'V8 heap used before the stream', value: heapBefore, unit: 'MiB' },
+        { name: 'V8 heap used while held (max)', value: heapHeld, unit: 'MiB' },
+        { name: 'V8 heap used after release and a full GC', value: heapAfter, unit: 'MiB' },
       ];
     } finally {
       await target.close();

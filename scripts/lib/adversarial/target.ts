@@ -29,6 +29,10 @@ export interface AdversarialTarget {
   readonly keys: readonly string[];
   /** Resident set of the controller process, MiB. */
   rssMiB(): Promise<number>;
+  /** Runs a full garbage collection in the controller. */
+  collectGarbage(): Promise<void>;
+  /** V8 heap in use in the controller (from its `/metrics`), MiB. */
+  heapMiB(): Promise<number>;
   /** File descriptors the controller process has open. */
   openFds(): Promise<number>;
   close(): Promise<void>;
@@ -69,7 +73,7 @@ export async function startTarget(
   };
   const entry = fileURLToPath(new URL('./controller-process.ts', import.meta.url));
   const child: ChildProcess = fork(entry, [], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
+    execArgv: ['--expose-gc', '--import', import.meta.resolve('tsx')],
     env: { ...process.env, EP_ADVERSARIAL_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -89,6 +93,22 @@ export async function startTarget(
     async rssMiB() {
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
       return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 102.4) / 10;
+    },
+    collectGarbage() {
+      return new Promise<void>((resolve) => {
+        const onMessage = (m: { collected?: boolean }) => {
+          if (!m.collected) return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ cmd: 'gc' });
+      });
+    },
+    async heapMiB() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
+      return Math.round((bytes / 2 ** 20) * 10) / 10;
     },
     async openFds() {
       return (await readdir(`/proc/${pid}/fd`)).length;

@@ -41,10 +41,11 @@ describe('file descriptor budget', () => {
     expect(
       connectionBudget({ configured: 500, reserved: 1024, openFileLimit: 20_000 }).maxConnections,
     ).toBe(500);
+    // A small limit halves the reserve rather than leave no room for clients.
     expect(
       connectionBudget({ configured: undefined, reserved: 1024, openFileLimit: 1024 })
         .maxConnections,
-    ).toBe(1);
+    ).toBe(512);
   });
 
   it('applies to this process: its own limit is known on Linux', () => {
