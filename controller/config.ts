@@ -140,7 +140,7 @@ export const SchedulerSchema = z
      * (its tokens times the backend's measured time per token, four times over). A frozen replica then costs
      * this long, not the request's deadline.
      */
-    attemptTimeoutFloorMs: z.int().positive().default(3_000),
+    attemptTimeoutFloorMs: z.int().positive().default(5_000),
     /** How long a text the backend failed on alone (`backend_rejected_text`) is answered with that error. */
     rejectedTextTtlMs: z.int().positive().default(60_000),
   })

@@ -133,7 +133,14 @@ export const ModelFiguresSchema = z
   .openapi('ModelFigures');
 
 export const TextErrorSchema = z
-  .object({ type: z.string(), message: z.string() })
+  .object({
+    type: z.string(),
+    message: z.string(),
+    param: z
+      .string()
+      .optional()
+      .openapi({ description: 'the text the error is about, as `texts[i]`', example: 'texts[2]' }),
+  })
   .openapi('TextError', {
     description: 'why this text (or this model for this text) has no figures',
   });

@@ -138,7 +138,8 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   const result: TextResult = {
     index,
     models: modelResults,
-    error: textFailure ?? describeFailure(backendFailure),
+    // `param` names the text in the request, as request errors name their field.
+    error: { ...(textFailure ?? describeFailure(backendFailure)), param: `texts[${index}]` },
   };
   return {
     ok: true,

@@ -43,7 +43,7 @@ export interface ModelSchedulerOptions {
   readonly cache?: ResultCache;
   /** @default NOOP_OBSERVER */
   readonly observer?: SchedulerObserver;
-  /** Least time one backend attempt is given, in ms (see PromptBatcher). @default 3000 */
+  /** Least time one backend attempt is given, in ms (see PromptBatcher). @default 5000 */
   readonly attemptTimeoutFloorMs?: number;
   /** How long a text the backend failed on alone is answered from memory with that error. @default 60000 */
   readonly rejectedTextTtlMs?: number;

@@ -47,7 +47,7 @@ export interface PromptBatcherOptions {
   readonly promptLogprobs?: number;
   /** @default NOOP_OBSERVER */
   readonly observer?: SchedulerObserver;
-  /** Least time one backend attempt is given, in ms. @default 3000 */
+  /** Least time one backend attempt is given, in ms. @default 5000 */
   readonly attemptTimeoutFloorMs?: number;
   /** An attempt may take this many times its expected cost (tokens × measured ms per token). @default 4 */
   readonly attemptTimeoutFactor?: number;
@@ -109,7 +109,7 @@ export class PromptBatcher {
     this.#maxPrompts = Math.min(options.maxBatchPrompts ?? 256, 1024);
     this.#promptLogprobs = options.promptLogprobs ?? 0;
     this.#observer = options.observer ?? NOOP_OBSERVER;
-    this.#attemptFloorMs = options.attemptTimeoutFloorMs ?? 3_000;
+    this.#attemptFloorMs = options.attemptTimeoutFloorMs ?? 5_000;
     this.#attemptFactor = options.attemptTimeoutFactor ?? 4;
     this.#retryDelayMs = options.retryDelayMs ?? 250;
     this.#controlPrompt = options.controlPrompt;
@@ -205,10 +205,8 @@ export class PromptBatcher {
     for (const j of jobs) tokens += j.estTokens;
     const controller = new AbortController();
     const timeoutMs = this.#attemptTimeoutMs(backend, tokens);
-    const timer = setTimeout(
-      () =>
-        controller.abort(new AttemptAbort(`no answer within ${timeoutMs} ms (attempt timeout)`)),
-      timeoutMs,
+    const timer = lagTolerantTimeout(timeoutMs, () =>
+      controller.abort(new AttemptAbort(`no answer within ${timeoutMs} ms (attempt timeout)`)),
     );
     const onWire: InflightBatch = { backend, controller };
     this.#inflight.add(onWire);
@@ -267,7 +265,7 @@ export class PromptBatcher {
       outcome = err instanceof BackendError ? err.code : 'BACKEND_BAD_RESPONSE';
       this.#handleBatchError(backend, jobs, err, bisecting);
     } finally {
-      clearTimeout(timer);
+      timer.clear();
       this.#inflight.delete(onWire);
       this.#observer.batchDone(
         this.#model,
@@ -370,7 +368,7 @@ export class PromptBatcher {
           return_token_ids: true,
           temperature: 0,
         },
-        AbortSignal.timeout(this.#attemptTimeoutMs(backend, 8)),
+        AbortSignal.timeout(Math.min(this.#attemptTimeoutMs(backend, 8), 2 * this.#attemptFloorMs)),
         false,
       );
       return true;
@@ -379,8 +377,13 @@ export class PromptBatcher {
     }
   }
 
-  /** Expected time of `tokens` on `backend` after the work already on it, times the factor, plus the floor. */
+  /**
+   * Expected time of `tokens` on `backend` after the work already on it, times the factor, plus the floor; no
+   * limit (the request's deadline still applies) before the backend's rate has been measured, since a guess
+   * could cut off a backend that is merely slower than guessed.
+   */
   #attemptTimeoutMs(backend: Backend, tokens: number): number {
+    if (backend.msPerToken === undefined) return Infinity;
     const work = (tokens + backend.outstandingTokens) * this.pool.msPerToken(backend);
     return Math.ceil(this.#attemptFloorMs + this.#attemptFactor * work);
   }
@@ -457,6 +460,25 @@ export class PromptBatcher {
     this.#reportedDepth = this.#queued;
     this.#observer.queueDepth(this.#model, this.#queued);
   }
+}
+
+/**
+ * Calls `onTimeout` after `ms` of time in which this process was responsive. A timer that fires late because the
+ * event loop was blocked (parsing a huge body, say) is re-armed for the lateness: the backend's answer may be
+ * sitting unread in a socket, and the attempt must not be blamed for the controller's own stall.
+ */
+function lagTolerantTimeout(ms: number, onTimeout: () => void): { clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (wait: number) => {
+    const due = performance.now() + wait;
+    timer = setTimeout(() => {
+      const late = performance.now() - due;
+      if (late > 50) arm(late);
+      else onTimeout();
+    }, wait);
+  };
+  if (Number.isFinite(ms)) arm(ms);
+  return { clear: () => clearTimeout(timer) };
 }
 
 function oldestQueue(a: JobQueue, b: JobQueue): JobQueue | undefined {

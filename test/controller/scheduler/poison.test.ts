@@ -48,6 +48,7 @@ describe('a text the backend fails on (poison)', () => {
     const poisoned = results[2];
     expect(poisoned.ensemble).toBeUndefined();
     expect(poisoned.error.type).toBe('backend_rejected_text');
+    expect(poisoned.error.param).toBe('texts[2]');
     expect(poisoned.models.tiny.error.type).toBe('backend_rejected_text');
     // The backend's reason (its status) is there; the text, quoted by the engine, is not.
     expect(poisoned.error.message).toContain('500');
