@@ -156,6 +156,14 @@ export const SchedulerSchema = z
      * a third of the JSON of 1); a backend that rejects 0 is asked with 1 automatically.
      */
     promptLogprobs: z.int().min(0).max(20).default(0),
+    /**
+     * Least time one backend attempt of a batch is given; the timeout grows with the batch's expected cost
+     * (its tokens times the backend's measured time per token, four times over). A frozen replica then costs
+     * this long, not the request's deadline.
+     */
+    attemptTimeoutFloorMs: z.int().positive().default(5_000),
+    /** How long a text the backend failed on alone (`backend_rejected_text`) is answered with that error. */
+    rejectedTextTtlMs: z.int().positive().default(60_000),
   })
   .prefault({});
 

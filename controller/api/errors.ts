@@ -104,7 +104,7 @@ export function toErrorResponse(err: unknown): {
     return {
       status: 503,
       body: errorBody('overloaded', `${err.message}; retry later`),
-      headers: { 'retry-after': '1' },
+      headers: { 'retry-after': String(err.retryAfterSeconds) },
     };
   }
   if (

@@ -25,6 +25,14 @@ export class Backend {
   consecutiveSuccesses = 0;
   /** Last failure, for logs; never shown to API callers (it may hold addresses). */
   lastError: string | undefined;
+  /**
+   * Measured milliseconds per prompt token of a scoring call, from call start to answer (so it includes the time
+   * a batch waits behind others on the backend): a moving average, undefined until the first answer. Attempt
+   * timeouts, probe deadlines and admission estimates derive from it.
+   */
+  msPerToken: number | undefined;
+  /** When a scoring call last answered (performance.now()), or -Infinity: the backend is demonstrably serving. */
+  lastAnsweredAt = -Infinity;
 
   constructor(client: VllmClient, id: string) {
     this.client = client;

@@ -4,6 +4,10 @@
  * golden scoring probe, both within `timeoutMs`. Results feed the pool's hysteresis alongside passive results
  * from traffic; a golden mismatch ejects at once. An ejected backend keeps being probed, which is what
  * readmits it once it recovers. Timers are unref'd and stop on `stop()`.
+ *
+ * A busy backend answers probes late: the golden probe queues behind the batches already on it. So a probe's
+ * deadline grows by the expected time of the tokens in flight on that backend (at its measured rate), and a probe
+ * that failed while the backend kept answering traffic is not counted: traffic already proves it serves.
  */
 import type { Backend } from './backend.ts';
 import type { BackendPool } from './backend-pool.ts';
@@ -80,8 +84,10 @@ export class HealthMonitor {
 
   /** One probe of one backend, applied to the pool. Exposed for tests. */
   async probe(backend: Backend): Promise<ProbeOutcome> {
+    const started = performance.now();
     const outcome = await this.#check(backend);
     if (this.#stop.signal.aborted) return outcome;
+    if (!outcome.ok && !outcome.mismatch && backend.lastAnsweredAt > started) return { ok: true };
     if (outcome.ok) this.#pool.recordSuccess(backend);
     else {
       if (outcome.mismatch) {
@@ -104,7 +110,11 @@ export class HealthMonitor {
   }
 
   async #check(backend: Backend): Promise<ProbeOutcome> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    const queuedAhead = Math.ceil(backend.outstandingTokens * (backend.msPerToken ?? 0));
+    const signal = AbortSignal.any([
+      this.#stop.signal,
+      AbortSignal.timeout(this.#timeoutMs + queuedAhead),
+    ]);
     try {
       await backend.client.health(signal);
       if (backend.state === 'starting') await this.#sameModel(backend, signal);

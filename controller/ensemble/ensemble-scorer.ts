@@ -25,6 +25,10 @@ export interface EnsembleRequest {
   /** Store new scores in the result cache. @default true */
   store?: boolean;
   signal: AbortSignal;
+  /** Time the request has (admission refuses what the queue could not finish in it). @default - not checked */
+  deadlineMs?: number;
+  /** Who asks (API key id): the unit of fairness in the model queues. @default '' */
+  tenant?: string;
 }
 
 /** The response to the request: the wire shape of `POST /v1/perplexity` (`cache_hits` always set). */
@@ -54,7 +58,12 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleResponse> {
   const { texts, models, signal } = request;
   // Admission first, for every model, so a refused request leaves nothing queued behind it.
-  for (const m of models) m.admit(texts.length);
+  const admit = {
+    tokens: estimatedTokens(texts),
+    ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
+    ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
+  };
+  for (const m of models) m.admit(texts.length, admit);
   // One hash per text, shared by every model's cache lookup.
   const digests = models.some((m) => m.cacheEnabled) ? texts.map(textDigest) : undefined;
   const pending: Promise<TextOutcome[]>[] = [];
@@ -68,6 +77,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
         signal,
         store: request.store !== false,
         ...(digests ? { digests } : {}),
+        ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
       }),
     );
   }
@@ -105,4 +115,11 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
     degraded,
     usage: { texts: texts.length, tokens: tokensTotal, bytes: bytesTotal, cache_hits: cacheHits },
   };
+}
+
+/** Rough prompt tokens of texts for admission (the scheduler's own estimate: a token per three UTF-8 bytes). */
+function estimatedTokens(texts: readonly string[]): number {
+  let bytes = 0;
+  for (const t of texts) bytes += Buffer.byteLength(t, 'utf8');
+  return Math.ceil(bytes / 3) + 2 * texts.length;
 }

@@ -41,6 +41,8 @@ export interface EnsembleStreamRequest {
   readonly window?: number;
   /** Called with each text's scored tokens per model, as the text completes. @default - nothing */
   readonly onTokens?: (tokensByModel: ReadonlyMap<string, number>) => void;
+  /** Who asks (API key id): the unit of fairness in the model queues. @default '' */
+  readonly tenant?: string;
 }
 
 /** What the stream's last line says. */
@@ -113,6 +115,7 @@ export async function* streamEnsemble(
           withDetail: request.withDetail,
           signal: signal.signal,
           store: request.store !== false,
+          tenant: request.tenant ?? '',
         }),
       ),
     ).then((perModel) => {

@@ -197,6 +197,8 @@ export class ModelRegistry {
       batchTokenBudget: config.scheduler.batchTokenBudget,
       maxBatchPrompts: config.scheduler.maxBatchPrompts,
       maxQueuedJobs: config.scheduler.maxQueuedTexts,
+      attemptTimeoutFloorMs: config.scheduler.attemptTimeoutFloorMs,
+      rejectedTextTtlMs: config.scheduler.rejectedTextTtlMs,
       promptLogprobs: golden.promptLogprobs,
       cache: this.cache,
       observer: this.#observer,

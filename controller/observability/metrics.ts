@@ -41,6 +41,7 @@ export class ControllerMetrics implements SchedulerObserver {
   readonly #backendDuration: Histogram<'model' | 'backend' | 'outcome'>;
   readonly #backendErrors: Counter<'model' | 'backend' | 'code'>;
   readonly #queueDepth: Gauge<'model'>;
+  readonly #queueWait: Histogram<'model'>;
   readonly #batchPrompts: Histogram<'model'>;
   readonly #batchTokens: Histogram<'model'>;
   readonly #tokensByModel: Counter<'model'>;
@@ -80,6 +81,13 @@ export class ControllerMetrics implements SchedulerObserver {
       name: 'ep_queue_depth',
       help: 'Prompt jobs waiting for a backend, per model',
       labelNames: ['model'],
+      registers,
+    });
+    this.#queueWait = new Histogram({
+      name: 'ep_queue_wait_seconds',
+      help: 'Time a prompt job waited in its model queue before leaving for a backend',
+      labelNames: ['model'],
+      buckets: BACKEND_BUCKETS,
       registers,
     });
     this.#batchPrompts = new Histogram({
@@ -165,6 +173,10 @@ export class ControllerMetrics implements SchedulerObserver {
 
   queueDepth(model: string, depth: number): void {
     this.#queueDepth.set({ model }, depth);
+  }
+
+  queueWait(model: string, seconds: number): void {
+    this.#queueWait.observe({ model }, seconds);
   }
 
   backendState(model: string, backend: string, state: string): void {

@@ -18,6 +18,8 @@ export interface SchedulerObserver {
   backendState(model: string, backend: string, state: string): void;
   /** Result-cache lookups of one request for one model (counted per request, not per text). */
   cacheLookups(model: string, hits: number, misses: number): void;
+  /** A prompt job left the queue for a backend after waiting `seconds` (optional: fairness and overload). */
+  queueWait?(model: string, seconds: number): void;
 }
 
 /** The observer used when nobody listens. */

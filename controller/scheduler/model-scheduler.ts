@@ -6,6 +6,7 @@
  * Short texts go as text prompts (no `/tokenize` round trip); long ones are tokenized and split into rolling
  * windows.
  */
+import { LRUCache } from 'lru-cache';
 import type { BackendPool } from '../backends/backend-pool.ts';
 import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
@@ -42,6 +43,20 @@ export interface ModelSchedulerOptions {
   readonly cache?: ResultCache;
   /** @default NOOP_OBSERVER */
   readonly observer?: SchedulerObserver;
+  /** Least time one backend attempt is given, in ms (see PromptBatcher). @default 5000 */
+  readonly attemptTimeoutFloorMs?: number;
+  /** How long a text the backend failed on alone is answered from memory with that error. @default 60000 */
+  readonly rejectedTextTtlMs?: number;
+}
+
+/** What admission needs to know of a request beyond its text count. */
+export interface AdmitOptions {
+  /** Estimated prompt tokens of the request. */
+  readonly tokens?: number;
+  /** Time the request has to finish, in ms. */
+  readonly deadlineMs?: number;
+  /** Who asks (API key id): its wait depends on its own queued work, tenants taking turns. @default '' */
+  readonly tenant?: string;
 }
 
 export interface ScoreTextsOptions {
@@ -56,15 +71,20 @@ export interface ScoreTextsOptions {
    * evict everything else. @default true
    */
   readonly store?: boolean;
+  /** Who asks (API key id): tenants take turns in the queue. @default '' */
+  readonly tenant?: string;
 }
 
 /** Thrown when a model's queue is full; the API answers 503 with Retry-After. */
 export class QueueFullError extends Error {
   override name = 'QueueFullError';
   readonly model: string;
-  constructor(model: string) {
-    super(`the scoring queue of model ${model} is full`);
+  /** Seconds after which the queue is expected to have room (for `Retry-After`, at least 1). */
+  readonly retryAfterSeconds: number;
+  constructor(model: string, retryAfterSeconds = 1, message?: string) {
+    super(message ?? `the scoring queue of model ${model} is full`);
     this.model = model;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
 
@@ -81,6 +101,8 @@ export class ModelScheduler {
   readonly #identity: string;
   /** Tasks in flight by text, one map per details flag. */
   readonly #inflight = [new Map<string, TextTask>(), new Map<string, TextTask>()] as const;
+  /** Texts (by digest) the backend failed on alone, with that failure: not sent again for a while. */
+  readonly #rejected: LRUCache<string, TextScoringError>;
 
   constructor(info: ModelInfo, pool: BackendPool, options: ModelSchedulerOptions = {}) {
     this.info = info;
@@ -92,6 +114,10 @@ export class ModelScheduler {
       servedName: info.servedName,
       promptLogprobs,
       observer: this.#observer,
+      controlPrompt: [info.prefixTokenId, info.prefixTokenId],
+      ...(options.attemptTimeoutFloorMs !== undefined
+        ? { attemptTimeoutFloorMs: options.attemptTimeoutFloorMs }
+        : {}),
       ...(options.batchTokenBudget !== undefined
         ? { batchTokenBudget: options.batchTokenBudget }
         : {}),
@@ -101,6 +127,7 @@ export class ModelScheduler {
     });
     this.#maxQueued = options.maxQueuedJobs ?? 50_000;
     this.#cache = options.cache ?? new ResultCache(0);
+    this.#rejected = new LRUCache({ max: 10_000, ttl: options.rejectedTextTtlMs ?? 60_000 });
     this.#identity = this.#cache.namespace(
       `${info.name}\u0000${info.servedName}\u0000${info.maxModelLen}\u0000${info.prefixTokenId}\u0000${promptLogprobs}`,
     );
@@ -124,8 +151,21 @@ export class ModelScheduler {
    * Refuses a request of `texts` texts when the queue could not take them; call before scoring anything.
    * @throws {QueueFullError}
    */
-  admit(texts: number): void {
-    if (this.#batcher.queued + texts > this.#maxQueued) throw new QueueFullError(this.info.name);
+  admit(texts: number, options: AdmitOptions = {}): void {
+    const waitMs = this.#batcher.estimatedWaitMs(options.tokens ?? 0, options.tenant ?? '');
+    if (this.#batcher.queued + texts > this.#maxQueued) {
+      throw new QueueFullError(this.info.name, (waitMs ?? 1000) / 1000);
+    }
+    // Work that cannot finish before its deadline is refused now, rather than failing at the deadline after
+    // taking backend time from requests that could have made it.
+    if (waitMs !== undefined && options.deadlineMs !== undefined && waitMs > options.deadlineMs) {
+      const seconds = Math.ceil(waitMs / 1000);
+      throw new QueueFullError(
+        this.info.name,
+        (waitMs - options.deadlineMs) / 1000,
+        `model ${this.info.name} has about ${seconds} s of queued work, more than the request's ${Math.ceil(options.deadlineMs / 1000)} s deadline`,
+      );
+    }
   }
 
   /** Scores one text. @throws the text's error (TextScoringError, BackendError) */
@@ -176,6 +216,13 @@ export class ModelScheduler {
         out[i] = { ok: false, error: new TextScoringError('empty_text', 'the text is empty') };
         continue;
       }
+      if (this.#rejected.size > 0) {
+        const rejected = this.#rejected.get(options.digests?.[i] ?? textDigest(text));
+        if (rejected) {
+          out[i] = { ok: false, error: rejected };
+          continue;
+        }
+      }
       let cacheKey: string | undefined;
       if (caching) {
         cacheKey = `${this.#identity}${withDetail ? 't' : 'n'}${options.digests?.[i] ?? textDigest(text)}`;
@@ -189,7 +236,7 @@ export class ModelScheduler {
       }
       let task = inflight.get(text);
       if (!task) {
-        task = new TextTask(text, withDetail, cacheKey);
+        task = new TextTask(text, withDetail, cacheKey, options.tenant ?? '');
         inflight.set(text, task);
         started.push(task);
       }
@@ -244,6 +291,13 @@ export class ModelScheduler {
     this.#forget(task);
     if (outcome.ok && task.store && task.cacheKey !== undefined) {
       this.#cache.set(task.cacheKey, outcome.score);
+    }
+    if (
+      !outcome.ok &&
+      outcome.error instanceof TextScoringError &&
+      outcome.error.code === 'backend_rejected_text'
+    ) {
+      this.#rejected.set(textDigest(task.text), outcome.error);
     }
     task.settle(outcome);
   }
@@ -309,6 +363,7 @@ export class ModelScheduler {
       scoreFrom,
       estTokens,
       withDetail: task.withDetail,
+      tenant: task.tenant,
       attempts: 0,
       solo: false,
       avoid: undefined,

@@ -3,9 +3,20 @@
  * Sends one model's prompt jobs to its backends in batches. Work submitted in the same turn of the event loop
  * is grouped (the pump runs on setImmediate, after every request parsed in that I/O phase has queued its
  * texts), a batch leaves at once when a backend has spare capacity and grows while all are busy, so
- * concurrent requests share backend calls. Failures: a 400 of a list is bisected into solo resends
- * (one bad prompt fails a whole vLLM list), connection errors and 5xx are retried once on another healthy
- * replica, and a batch whose jobs were all cancelled is aborted on the wire.
+ * concurrent requests share backend calls. Tenants (API keys) take turns filling batches (see JobQueue).
+ *
+ * Failures:
+ * - a 400 of a list is resent prompt by prompt (one bad prompt fails a whole vLLM list);
+ * - a 5xx or a malformed answer may be caused by one input (poison). The backend is checked with a tiny control
+ *   prompt: if that fails, the backend is at fault (counted against its health, retried as below); if it
+ *   answers, the batch is bisected on that backend until the texts that fail alone are found. Those get
+ *   `backend_rejected_text` and do not count against the backend;
+ * - every attempt has its own timeout from the batch's expected cost (tokens × the backend's measured ms per
+ *   token, with a floor), so a frozen replica costs seconds, not the request's deadline, and a batch in flight
+ *   on a backend that gets ejected is taken back at once;
+ * - connection errors, timeouts and backend faults are retried once: on another healthy replica, or, when the
+ *   model has no other, on the same one after a short pause;
+ * - a batch whose jobs were all cancelled is aborted on the wire.
  */
 import type { Backend } from '../backends/backend.ts';
 import type { BackendPool } from '../backends/backend-pool.ts';
@@ -16,6 +27,12 @@ import type { SchedulerObserver } from '../observability/observer.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { JobQueue } from './job-queue.ts';
 import type { BatchHandle, PromptJob } from './job-queue.ts';
+import { rejectedTextMessage } from './rejected-text.ts';
+
+/** A batch should take about this long on its backend: small enough that callers take turns often. */
+const TARGET_BATCH_MS = 1_000;
+/** Batches are never cut below this many estimated tokens by the time target. */
+const MIN_BATCH_TOKENS = 1_024;
 
 export interface PromptBatcherOptions {
   /** Model name (logs, observer labels). */
@@ -30,6 +47,25 @@ export interface PromptBatcherOptions {
   readonly promptLogprobs?: number;
   /** @default NOOP_OBSERVER */
   readonly observer?: SchedulerObserver;
+  /** Least time one backend attempt is given, in ms. @default 5000 */
+  readonly attemptTimeoutFloorMs?: number;
+  /** An attempt may take this many times its expected cost (tokens × measured ms per token). @default 4 */
+  readonly attemptTimeoutFactor?: number;
+  /** Pause before a failed batch is retried on the same backend (a model with one replica). @default 250 */
+  readonly retryDelayMs?: number;
+  /** A prompt every healthy backend of the model answers: tells a poison input from a failing backend. */
+  readonly controlPrompt?: readonly number[];
+}
+
+/** Why the batcher itself aborted an attempt. */
+class AttemptAbort extends Error {
+  override name = 'AttemptAbort';
+}
+
+/** A batch on the wire: what to abort when its backend is ejected. */
+interface InflightBatch {
+  readonly backend: Backend;
+  readonly controller: AbortController;
 }
 
 /** Batches sent, for tests and metrics. */
@@ -47,9 +83,15 @@ export class PromptBatcher {
   readonly #maxPrompts: number;
   readonly #promptLogprobs: number;
   readonly #observer: SchedulerObserver;
+  readonly #attemptFloorMs: number;
+  readonly #attemptFactor: number;
+  readonly #retryDelayMs: number;
+  readonly #controlPrompt: readonly number[] | undefined;
   readonly #textJobs = new JobQueue();
   readonly #idJobs = new JobQueue();
+  readonly #inflight = new Set<InflightBatch>();
   #queued = 0;
+  #queuedTokens = 0;
   #reportedDepth = -1;
   #batches = 0;
   #prompts = 0;
@@ -67,7 +109,30 @@ export class PromptBatcher {
     this.#maxPrompts = Math.min(options.maxBatchPrompts ?? 256, 1024);
     this.#promptLogprobs = options.promptLogprobs ?? 0;
     this.#observer = options.observer ?? NOOP_OBSERVER;
-    pool.onChange(() => this.schedulePump());
+    this.#attemptFloorMs = options.attemptTimeoutFloorMs ?? 5_000;
+    this.#attemptFactor = options.attemptTimeoutFactor ?? 4;
+    this.#retryDelayMs = options.retryDelayMs ?? 250;
+    this.#controlPrompt = options.controlPrompt;
+    pool.onChange(() => {
+      this.#abortEjected();
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Estimated ms until `extraTokens` more of `tenant`'s work would be scored, at the measured throughput of the
+   * healthy backends, or undefined when none is healthy. Tenants take turns, so that is the work in flight plus
+   * the tenant's own queued work times the tenants taking turns, and never more than the whole queue.
+   */
+  estimatedWaitMs(extraTokens = 0, tenant = ''): number | undefined {
+    const perSecond = this.pool.throughput();
+    if (perSecond === undefined || perSecond <= 0) return undefined;
+    let inflight = 0;
+    for (const b of this.pool.backends) if (b.state === 'healthy') inflight += b.outstandingTokens;
+    const own = this.#textJobs.tokensOf(tenant) + this.#idJobs.tokensOf(tenant) + extraTokens;
+    const tenants = Math.max(this.#textJobs.tenants, this.#idJobs.tenants) + 1;
+    const ahead = Math.min(this.#queuedTokens + extraTokens, own * tenants);
+    return ((inflight + ahead) / perSecond) * 1000;
   }
 
   /** Live jobs waiting for a backend. */
@@ -84,6 +149,7 @@ export class PromptBatcher {
     job.queued = true;
     job.enqueuedAt = performance.now();
     this.#queued++;
+    this.#queuedTokens += job.estTokens;
     (typeof job.prompt === 'string' ? this.#textJobs : this.#idJobs).push(job);
     this.schedulePump();
   }
@@ -113,8 +179,13 @@ export class PromptBatcher {
         if (!this.pool.available) this.#failQueued();
         break;
       }
-      const jobs = queue.takeBatch(this.#maxPrompts, this.#budget, backend);
+      const jobs = queue.takeBatch(this.#maxPrompts, this.#budgetFor(backend), backend);
       this.#queued -= jobs.length;
+      const now = performance.now();
+      for (const job of jobs) {
+        this.#queuedTokens -= job.estTokens;
+        this.#observer.queueWait?.(this.#model, (now - job.enqueuedAt) / 1000);
+      }
       void this.#send(backend, jobs);
     }
     this.#reportDepth();
@@ -128,10 +199,17 @@ export class PromptBatcher {
     return this.pool.pick();
   }
 
-  async #send(backend: Backend, jobs: PromptJob[]): Promise<void> {
+  /** One attempt of `jobs` on `backend`; `bisecting`: a part of a batch that failed on an input. */
+  async #send(backend: Backend, jobs: PromptJob[], bisecting = false): Promise<void> {
     let tokens = 0;
     for (const j of jobs) tokens += j.estTokens;
     const controller = new AbortController();
+    const timeoutMs = this.#attemptTimeoutMs(backend, tokens);
+    const timer = lagTolerantTimeout(timeoutMs, () =>
+      controller.abort(new AttemptAbort(`no answer within ${timeoutMs} ms (attempt timeout)`)),
+    );
+    const onWire: InflightBatch = { backend, controller };
+    this.#inflight.add(onWire);
     let live = jobs.length;
     const batch: BatchHandle = {
       jobLeft: () => {
@@ -167,16 +245,28 @@ export class PromptBatcher {
         withDetail,
       );
       this.pool.recordSuccess(backend);
+      this.pool.recordLatency(backend, tokens, started);
       for (let i = 0; i < jobs.length; i++) {
         const job = jobs[i] as PromptJob;
         if (job.settled) continue;
         this.#settle(job);
         job.resolve(choices[i] as ScoredChoice);
       }
-    } catch (err) {
+    } catch (thrown) {
+      const reason: unknown = controller.signal.reason;
+      // The batcher's own aborts (attempt timeout, ejection) are the backend's failure, not a cancellation.
+      const err =
+        reason instanceof AttemptAbort
+          ? new BackendError('BACKEND_UNAVAILABLE', reason.message, {
+              backend: backend.id,
+              cause: thrown,
+            })
+          : thrown;
       outcome = err instanceof BackendError ? err.code : 'BACKEND_BAD_RESPONSE';
-      this.#handleBatchError(backend, jobs, err);
+      this.#handleBatchError(backend, jobs, err, bisecting);
     } finally {
+      timer.clear();
+      this.#inflight.delete(onWire);
       this.#observer.batchDone(
         this.#model,
         backend.id,
@@ -187,32 +277,132 @@ export class PromptBatcher {
     }
   }
 
-  #handleBatchError(backend: Backend, jobs: PromptJob[], err: unknown): void {
+  #handleBatchError(backend: Backend, jobs: PromptJob[], err: unknown, bisecting: boolean): void {
     if (!(err instanceof BackendError)) {
       this.#rejectAll(jobs, err);
       return;
     }
-    if (err.isBackendFault) this.pool.recordFailure(backend, err);
+    const live = jobs.filter((j) => !j.settled);
+    if (live.length === 0) return;
     if (err.code === 'BACKEND_REJECTED') {
       // One bad prompt fails a whole list: resend each alone so only the bad text carries the error.
-      if (countLive(jobs) > 1) {
-        for (const job of jobs) if (!job.settled) this.#requeue(job, { solo: true });
+      if (live.length > 1) {
+        for (const job of live) this.#requeue(job, { solo: true });
         return;
       }
-      this.#rejectAll(jobs, new TextScoringError('text_rejected', err.message));
+      this.#rejectAll(live, new TextScoringError('text_rejected', err.message));
+      return;
+    }
+    if (err.code === 'BACKEND_SERVER_ERROR' || err.code === 'BACKEND_BAD_RESPONSE') {
+      // Inside a bisection the backend was just shown to work: the failure is the input's.
+      if (bisecting) {
+        this.#isolate(backend, live, err);
+        return;
+      }
+      void this.#answersControl(backend).then((works) => {
+        const still = live.filter((j) => !j.settled);
+        if (still.length === 0) return;
+        if (works) this.#isolate(backend, still, err);
+        else this.#backendFault(backend, still, err);
+      });
       return;
     }
     if (err.retryable) {
-      // Retry once, on another healthy replica; with none, the failure stands (the ensemble degrades).
-      const canRetry = this.pool.anyHealthy(backend) !== undefined;
-      for (const job of jobs) {
-        if (job.settled) continue;
-        if (job.attempts === 0 && canRetry) this.#requeue(job, { avoid: backend });
-        else this.#rejectOne(job, err);
-      }
+      this.#backendFault(backend, live, err);
       return;
     }
-    this.#rejectAll(jobs, err);
+    this.#rejectAll(live, err);
+  }
+
+  /** A failure tied to the input: halve the batch until the texts that fail alone are found. */
+  #isolate(backend: Backend, live: PromptJob[], err: BackendError): void {
+    if (live.length === 1) {
+      const job = live[0] as PromptJob;
+      this.#rejectOne(
+        job,
+        new TextScoringError('backend_rejected_text', rejectedTextMessage(err, job.prompt)),
+      );
+      return;
+    }
+    if (backend.state !== 'healthy') {
+      for (const job of live) this.#requeue(job, {});
+      return;
+    }
+    const mid = Math.ceil(live.length / 2);
+    void this.#send(backend, live.slice(0, mid), true);
+    void this.#send(backend, live.slice(mid), true);
+  }
+
+  /**
+   * The backend failed on its own account: count it against its health, and retry once, on another healthy
+   * replica or, when the model has none, on the same one after a pause (one ECONNRESET must not fail a
+   * request); the request's deadline still bounds it.
+   */
+  #backendFault(backend: Backend, live: PromptJob[], err: BackendError): void {
+    this.pool.recordFailure(backend, err);
+    const elsewhere = this.pool.anyHealthy(backend) !== undefined;
+    const again = !elsewhere && backend.state === 'healthy';
+    const later: PromptJob[] = [];
+    for (const job of live) {
+      if (job.attempts > 0 || !(elsewhere || again)) this.#rejectOne(job, err);
+      else if (elsewhere) this.#requeue(job, { avoid: backend });
+      else later.push(job);
+    }
+    if (later.length === 0) return;
+    setTimeout(() => {
+      for (const job of later) if (!job.settled) this.#requeue(job, {});
+    }, this.#retryDelayMs);
+  }
+
+  /** Whether the backend scores the control prompt now (within a short timeout). */
+  async #answersControl(backend: Backend): Promise<boolean> {
+    const prompt = this.#controlPrompt ? [[...this.#controlPrompt]] : ['The'];
+    try {
+      await backend.client.scorePrompts(
+        {
+          model: this.#servedName,
+          prompt: prompt as string[] | number[][],
+          max_tokens: 0,
+          echo: true,
+          prompt_logprobs: this.#promptLogprobs,
+          return_token_ids: true,
+          temperature: 0,
+        },
+        AbortSignal.timeout(Math.min(this.#attemptTimeoutMs(backend, 8), 2 * this.#attemptFloorMs)),
+        false,
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Expected time of `tokens` on `backend` after the work already on it, times the factor, plus the floor; no
+   * limit (the request's deadline still applies) before the backend's rate has been measured, since a guess
+   * could cut off a backend that is merely slower than guessed.
+   */
+  #attemptTimeoutMs(backend: Backend, tokens: number): number {
+    if (backend.msPerToken === undefined) return Infinity;
+    const work = (tokens + backend.outstandingTokens) * this.pool.msPerToken(backend);
+    return Math.ceil(this.#attemptFloorMs + this.#attemptFactor * work);
+  }
+
+  /** Token budget of a batch for `backend`: the configured one, cut to about a second of its measured work. */
+  #budgetFor(backend: Backend): number {
+    if (backend.msPerToken === undefined) return this.#budget;
+    const bySpeed = Math.floor(TARGET_BATCH_MS / backend.msPerToken);
+    return Math.min(this.#budget, Math.max(MIN_BATCH_TOKENS, bySpeed));
+  }
+
+  /** Takes back batches in flight on a backend that was just ejected: they retry elsewhere or fail now. */
+  #abortEjected(): void {
+    for (const onWire of this.#inflight) {
+      if (onWire.backend.state === 'healthy' || onWire.controller.signal.aborted) continue;
+      onWire.controller.abort(
+        new AttemptAbort(`backend ${onWire.backend.id} was ejected while the batch was in flight`),
+      );
+    }
   }
 
   #requeue(job: PromptJob, how: { solo?: boolean; avoid?: Backend }): void {
@@ -222,6 +412,7 @@ export class PromptBatcher {
     if (how.avoid) job.avoid = how.avoid;
     job.queued = true;
     this.#queued++;
+    this.#queuedTokens += job.estTokens;
     (typeof job.prompt === 'string' ? this.#textJobs : this.#idJobs).pushFront(job);
     this.schedulePump();
   }
@@ -241,6 +432,7 @@ export class PromptBatcher {
       }
     }
     this.#queued = 0;
+    this.#queuedTokens = 0;
   }
 
   #rejectAll(jobs: readonly PromptJob[], err: unknown): void {
@@ -258,6 +450,7 @@ export class PromptBatcher {
     if (job.queued) {
       job.queued = false;
       this.#queued--;
+      this.#queuedTokens -= job.estTokens;
       this.schedulePump(); // the depth changed; the pump reports it
     }
   }
@@ -269,16 +462,29 @@ export class PromptBatcher {
   }
 }
 
+/**
+ * Calls `onTimeout` after `ms` of time in which this process was responsive. A timer that fires late because the
+ * event loop was blocked (parsing a huge body, say) is re-armed for the lateness: the backend's answer may be
+ * sitting unread in a socket, and the attempt must not be blamed for the controller's own stall.
+ */
+function lagTolerantTimeout(ms: number, onTimeout: () => void): { clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (wait: number) => {
+    const due = performance.now() + wait;
+    timer = setTimeout(() => {
+      const late = performance.now() - due;
+      if (late > 50) arm(late);
+      else onTimeout();
+    }, wait);
+  };
+  if (Number.isFinite(ms)) arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
 function oldestQueue(a: JobQueue, b: JobQueue): JobQueue | undefined {
   const pa = a.peek();
   const pb = b.peek();
   if (!pa) return pb ? b : undefined;
   if (!pb) return a;
   return pa.enqueuedAt <= pb.enqueuedAt ? a : b;
-}
-
-function countLive(jobs: readonly PromptJob[]): number {
-  let n = 0;
-  for (const j of jobs) if (!j.settled) n++;
-  return n;
 }

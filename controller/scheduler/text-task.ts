@@ -39,6 +39,8 @@ export class TextTask {
   readonly cacheKey: string | undefined;
   /** Whether its score goes into the result cache (some waiting request asked for it). */
   store = false;
+  /** Tenant of the request that started the work: its jobs queue under that tenant. */
+  readonly tenant: string;
   readonly waiters: TaskWaiter[] = [];
   /** Waiters that have not left. */
   live = 0;
@@ -49,10 +51,11 @@ export class TextTask {
   /** Aborts `/tokenize` calls of the task; created only for texts that need one. */
   controller: AbortController | undefined;
 
-  constructor(text: string, withDetail: boolean, cacheKey: string | undefined) {
+  constructor(text: string, withDetail: boolean, cacheKey: string | undefined, tenant = '') {
     this.text = text;
     this.withDetail = withDetail;
     this.cacheKey = cacheKey;
+    this.tenant = tenant;
   }
 
   join(request: RequestWait, index: number): void {

@@ -11,7 +11,12 @@ export type TextErrorCode =
   /** The backend returned a missing, non-finite or −∞ logprob for a token of this text. */
   | 'invalid_logprob'
   /** The backend rejected this text on its own (400), e.g. a token it cannot take. */
-  | 'text_rejected';
+  | 'text_rejected'
+  /**
+   * The backend failed (5xx or a malformed answer) on this text alone while it scored others: an input that
+   * trips the engine. The text is not retried for a short while and does not count against the backend's health.
+   */
+  | 'backend_rejected_text';
 
 export class TextScoringError extends Error {
   override name = 'TextScoringError';

@@ -37,7 +37,12 @@ interface SentencePieceLike {
 }
 
 const REPLACEMENT = '\uFFFD';
-const SP_SPECIALS: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+// A Map, not an object literal: a text piece such as "constructor" or "__proto__" must not find a prototype member.
+const SP_SPECIALS: ReadonlyMap<string, number> = new Map([
+  ['<unk>', 0],
+  ['<s>', 1],
+  ['</s>', 2],
+]);
 const SP_SPECIAL_RE = /(<unk>|<s>|<\/s>)/;
 
 /** Both sentencepiece packages share one shape; HF Llama/Mistral add a "▁" prefix space and BOS=1, EOS=2. */
@@ -55,7 +60,7 @@ function sentencePiece(id: 'llama' | 'mistral', sp: SentencePieceLike): Tokenize
       // normalised on its own (gets its own "▁" prefix), as the fast Llama tokenizer does.
       for (const part of text.split(SP_SPECIAL_RE)) {
         if (!part) continue;
-        const special = SP_SPECIALS[part];
+        const special = SP_SPECIALS.get(part);
         if (special !== undefined) ids.push(special);
         else for (const t of sp.encode(part, false, true)) ids.push(t);
       }
@@ -103,7 +108,10 @@ function byteToUnicode(): string[] {
 }
 
 interface GptEncodingLike {
-  encode(text: string, options?: { allowedSpecial?: Set<string> }): number[];
+  encode(
+    text: string,
+    options?: { allowedSpecial?: Set<string> | 'all'; disallowedSpecial?: Set<string> | 'all' },
+  ): number[];
   decode(ids: Iterable<number>): string;
 }
 
@@ -115,7 +123,9 @@ function gptFamily(
 ): Tokenizer {
   const bytes = byteToUnicode();
   const utf8 = new TextEncoder();
-  const allowed = new Set(['<|endoftext|>']);
+  // Hugging Face tokenizers match every special token's spelling in a prompt (`<|endoftext|>`, and for cl100k
+  // `<|im_start|>`, `<|fim_prefix|>`, …) as that token; the npm encoder throws on them unless they are allowed.
+  const allowed = 'all' as const;
   const cache = new Map<number, string>();
   // cl100k has unassigned ids (100256, 100261–100275); the encoder throws on them, vLLM decodes them to "".
   const exists = (t: number) => {

@@ -95,9 +95,12 @@ export class ScoringService {
   ): Promise<PerplexityResponse> {
     const selection = this.#select(request, this.#config.limits.maxTotalTextBytes, params);
     const finish = this.#finisher(request, selection);
+    const deadlineMs = request.timeoutMs ?? this.#config.timeouts.requestMs;
     const response = await scoreEnsemble({
       ...ensembleInput(request, selection, this.#config, finish !== undefined),
-      signal: requestSignal(c.req.raw.signal, request.timeoutMs ?? this.#config.timeouts.requestMs),
+      signal: requestSignal(c.req.raw.signal, deadlineMs),
+      deadlineMs,
+      tenant: c.get('keyId') ?? '',
     });
     chargeScoredTokens(c, response.usage.tokens);
     for (const result of response.results) {
@@ -125,6 +128,7 @@ export class ScoringService {
       signal: c.req.raw.signal,
       textTimeoutMs: request.timeoutMs ?? config.timeouts.requestMs,
       window: streamWindow(config),
+      tenant: c.get('keyId') ?? '',
       // Tokens are charged as texts complete, even if the client leaves before reading them: the work was done.
       onTokens: (tokensByModel) => chargeScoredTokens(c, sum(tokensByModel.values())),
     });

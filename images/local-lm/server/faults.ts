@@ -6,7 +6,7 @@
  */
 
 export type FaultKind =
-  'refuse' | 'hang' | 'status503' | 'malformedJson' | 'dieMidResponse' | 'negInf';
+  'refuse' | 'hang' | 'status503' | 'malformedJson' | 'dieMidResponse' | 'negInf' | 'poisonText';
 export const FAULT_KINDS: readonly FaultKind[] = [
   'refuse',
   'hang',
@@ -14,6 +14,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'malformedJson',
   'dieMidResponse',
   'negInf',
+  'poisonText',
 ];
 
 export interface FaultSpec {
@@ -26,6 +27,12 @@ export interface FaultSpec {
   forMs?: number;
   /** `negInf`: prompt position whose actual-token logprob becomes −9999 (clamped to 1…len−1). @default 1 */
   position?: number;
+  /**
+   * `poisonText`: a `/v1/completions` or `/tokenize` body containing this string is answered 500, as vLLM does when
+   * one input crashes its engine (the message quotes the input, as real engine errors can). Other requests are
+   * served normally. Required for `poisonText`.
+   */
+  marker?: string;
 }
 
 export interface FaultControls {
@@ -51,6 +58,9 @@ export function parseFaultSpec(raw: unknown): FaultSpec | string {
     ) {
       return `${k} must be a non-negative integer`;
     }
+  }
+  if (s.kind === 'poisonText' && (typeof s.marker !== 'string' || s.marker.length === 0)) {
+    return 'poisonText needs a non-empty marker';
   }
   if (
     s.onlyFor !== undefined &&

@@ -182,7 +182,8 @@ export async function startLocalLm(opts: LocalLmOptions): Promise<LocalLmServer>
             : errorReply(err, errorFormat);
       } else {
         const negInf = fault?.kind === 'negInf' ? (fault.position ?? 1) : null;
-        reply = await dispatch(ctx, req, path, abort.signal, negInf);
+        const poison = fault?.kind === 'poisonText' ? (fault.marker ?? null) : null;
+        reply = await dispatch(ctx, req, path, abort.signal, negInf, poison);
       }
     } catch (err) {
       const e =

@@ -213,6 +213,7 @@ export async function dispatch(
   path: string,
   signal: AbortSignal,
   negInfPosition: number | null,
+  poisonMarker: string | null = null,
 ): Promise<Reply> {
   const method = ROUTES[path];
   if (!method) return json(404, { detail: 'Not Found' });
@@ -222,8 +223,15 @@ export async function dispatch(
   if (path === '/v1/models') return modelsReply(ctx);
   if (path === '/metrics') return metricsReply(ctx);
   let body: unknown;
+  const raw = await readBody(req);
+  if (poisonMarker !== null && raw.includes(poisonMarker)) {
+    throw new VllmError(
+      500,
+      `EngineCore failed on input ${JSON.stringify(poisonMarker)} (fault injected)`,
+    );
+  }
   try {
-    body = JSON.parse(await readBody(req));
+    body = JSON.parse(raw);
   } catch {
     throw badRequest('request body is not valid JSON');
   }

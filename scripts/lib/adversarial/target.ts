@@ -13,6 +13,10 @@ import { generateKey } from '../../../controller/auth/key-format.ts';
 export interface TargetOptions {
   /** Controller settings over the defaults (`limits`, `server`, `timeouts`, …). @default - none */
   readonly config?: Record<string, unknown>;
+  /** Backends of the scenario's own (e.g. with fault controls) instead of the run's. @default - the run's */
+  readonly models?: ModelEntries;
+  /** Valid keys in the store, for scenarios with several clients. @default 1 */
+  readonly keys?: number;
 }
 
 export interface AdversarialTarget {
@@ -21,6 +25,8 @@ export interface AdversarialTarget {
   readonly pid: number;
   /** A valid API key. */
   readonly key: string;
+  /** Every valid key (`key` first), `TargetOptions.keys` of them. */
+  readonly keys: readonly string[];
   /** Resident set of the controller process, MiB. */
   rssMiB(): Promise<number>;
   /** Runs a full garbage collection in the controller. */
@@ -40,19 +46,25 @@ export async function startTarget(
   options: TargetOptions = {},
 ): Promise<AdversarialTarget> {
   const dir = await mkdtemp(join(tmpdir(), 'ep-adversarial-'));
-  const { key, id, hash } = generateKey();
+  const generated = Array.from({ length: Math.max(1, options.keys ?? 1) }, () => generateKey());
   const store = join(dir, 'keys.json');
   await writeFile(
     store,
     JSON.stringify({
       version: 1,
-      keys: [{ id, name: 'bench', hash, createdAt: new Date().toISOString() }],
+      keys: generated.map(({ id, hash }, i) => ({
+        id,
+        name: i === 0 ? 'bench' : `bench-${i}`,
+        hash,
+        createdAt: new Date().toISOString(),
+      })),
     }),
   );
+  const key = (generated[0] as { key: string }).key;
   const config = {
     logLevel: 'warn',
     ...options.config,
-    models,
+    models: options.models ?? models,
     auth: {
       requestsPerMinute: 1_000_000,
       ...((options.config?.auth as object | undefined) ?? {}),
@@ -77,6 +89,7 @@ export async function startTarget(
     port: Number(new URL(url).port),
     pid,
     key,
+    keys: generated.map((g) => g.key),
     async rssMiB() {
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
       return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 102.4) / 10;
