@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import process from 'node:process';
 
 const [, , , cmd, ...args] = process.argv;
 const ROOT = process.env.STUB_ROOT ?? '/';

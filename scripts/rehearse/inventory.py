@@ -92,7 +92,7 @@ def main():
     inv["buckets"] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     inv["log_groups"] = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
     dists = cf.list_distributions()["DistributionList"].get("Items", [])
-    inv["distributions"] = [{"id": d["Id"], "domain": d["DomainName"], "aliases": d["Aliases"].get("Items", [])}
+    inv["distributions"] = [{"id": d["Id"], "domain": d.get("DomainName"), "aliases": (d.get("Aliases") or {}).get("Items") or []}
                             for d in dists]
     inv["vpc_origins"] = [
         {"id": o["Id"], "endpoint": o["OriginEndpointArn"]}
