@@ -3,13 +3,14 @@
  * Controller configuration: one zod schema, parsed once at startup. Every default lives here and nowhere else.
  * Sources, later ones winning: a JSON file (`EP_CONFIG`, the host config rendered by infra/host or the local
  * launcher), then a few environment variables (`PORT`, `HOST`, `EP_KEY_STORE`, `EP_LOG_LEVEL`).
+ * Every object is strict: a misspelt setting (`limts`, `auth.reloadMS`) is an error naming it, never ignored.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const url = z.url({ protocol: /^https?$/ });
 
-export const ModelConfigSchema = z.object({
+export const ModelConfigSchema = z.strictObject({
   /** Public model name used in requests and responses. */
   name: z
     .string()
@@ -29,7 +30,7 @@ export const ModelConfigSchema = z.object({
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
 export const LimitsSchema = z
-  .object({
+  .strictObject({
     /** Texts in one `POST /v1/perplexity`. */
     maxTextsPerRequest: z.int().positive().default(1000),
     /** Characters (UTF-16 code units) in one text. */
@@ -63,7 +64,7 @@ export const LimitsSchema = z
 export type Limits = z.infer<typeof LimitsSchema>;
 
 export const TimeoutsSchema = z
-  .object({
+  .strictObject({
     /** Deadline of one scoring request when the caller sets none. */
     requestMs: z.int().positive().default(60_000),
     /** Largest deadline a caller may ask for. */
@@ -78,7 +79,7 @@ export const TimeoutsSchema = z
   .prefault({});
 
 export const SchedulerSchema = z
-  .object({
+  .strictObject({
     /** Prompt tokens (estimated) in one batch sent to a backend. */
     batchTokenBudget: z.int().positive().default(16_384),
     /** Prompts in one batch (vLLM rejects lists over 1024). */
@@ -96,7 +97,7 @@ export const SchedulerSchema = z
   .prefault({});
 
 export const HealthSchema = z
-  .object({
+  .strictObject({
     /** Active probe period per backend. */
     probeIntervalMs: z.int().positive().default(5_000),
     /** Probe timeout. */
@@ -111,7 +112,7 @@ export const HealthSchema = z
   .prefault({});
 
 export const AuthSchema = z
-  .object({
+  .strictObject({
     /**
      * Key store: `file:PATH`, `aws:SECRET_ID` (Secrets Manager), or `none` (no keys required: only for local
      * experiments; the server logs a warning).
@@ -138,7 +139,7 @@ export const AuthSchema = z
   .prefault({});
 
 export const CacheSchema = z
-  .object({
+  .strictObject({
     /** Result cache budget in bytes; 0 disables the cache. */
     maxBytes: z
       .int()
@@ -147,7 +148,7 @@ export const CacheSchema = z
   })
   .prefault({});
 
-export const ControllerConfigSchema = z.object({
+export const ControllerConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.int().min(0).max(65535).default(8000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -180,7 +181,7 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown): ControllerConfig {
   const result = ControllerConfigSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = result.error.issues.flatMap(describeIssue);
     throw new ConfigError(`invalid controller configuration:\n${lines.join('\n')}`);
   }
   const config = result.data;
@@ -190,6 +191,15 @@ export function parseConfig(input: unknown): ControllerConfig {
     );
   }
   return config;
+}
+
+/** One line per problem; an unknown key is named by its full path (`auth.reloadMS`), not by its parent's. */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = (path: readonly PropertyKey[]) => path.map(String).join('.') || '(root)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `  ${at([...issue.path, key])}: unknown setting`);
+  }
+  return [`  ${at(issue.path)}: ${issue.message}`];
 }
 
 /** Reads `EP_CONFIG` (a JSON file) and applies environment overrides. */

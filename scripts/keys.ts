@@ -2,18 +2,15 @@
  * @module
  * Operator CLI for API keys: `npm run keys -- create|list|revoke|rotate …` against a `file:PATH` or
  * `aws:SECRET_ID` store. A new key is printed once and never stored; the store holds only its SHA-256 hash.
- * `runKeysCli` is the whole program with its I/O injected, so tests drive it without a subprocess.
+ * `runKeysCli` is the whole program with its I/O injected, so tests drive it without a subprocess; the key rules
+ * themselves (ids, hashes, rotation, revocation) are `controller/auth/key-admin.ts`.
  */
 import { isMainModule } from './lib/main-module.ts';
 import { parseArgs } from 'node:util';
 import { parseDurationMs, parseInstant } from '../controller/auth/duration.ts';
-import { generateKey, KEY_ID_PATTERN } from '../controller/auth/key-format.ts';
-import {
-  keyStatus,
-  type KeyLimits,
-  type KeyRecord,
-  type KeyStoreDocument,
-} from '../controller/auth/key-record.ts';
+import { KeyAdmin, KeyAdminError } from '../controller/auth/key-admin.ts';
+import { KEY_ID_PATTERN } from '../controller/auth/key-format.ts';
+import { keyStatus, type KeyLimits, type KeyRecord } from '../controller/auth/key-record.ts';
 import type { KeyStore } from '../controller/auth/stores/key-store.ts';
 import {
   openKeyStore,
@@ -66,8 +63,6 @@ export interface KeysCliIo {
 
 /** A mistake in the command line (exit code 2, usage printed). */
 class UsageError extends Error {}
-/** A failure that is not a usage mistake (exit code 1). */
-class CliError extends Error {}
 
 /**
  * Runs the key CLI with `argv` (arguments after the script name).
@@ -113,6 +108,7 @@ export async function runKeysCli(argv: readonly string[], io: KeysCliIo): Promis
       // Only `create` may bring a new key file into existence; the others need an existing store.
       create: command === 'create',
     });
+    const admin = new KeyAdmin(store, { clock: now });
     const at = now();
     const out = (text: string) => io.out.write(text);
 
@@ -120,34 +116,26 @@ export async function runKeysCli(argv: readonly string[], io: KeysCliIo): Promis
       case 'create': {
         if (rest.length > 0) throw new UsageError('create takes no positional arguments');
         if (!values.name) throw new UsageError('create needs --name');
-        const doc = await store.load();
-        const { record, key } = newRecord(doc, {
+        const { record, key } = await admin.create({
           name: values.name,
-          at,
           expiresAt: optionalInstant(values.expires, '--expires', at),
           limits: limitsFrom(values.rpm, values.tpm),
         });
-        doc.keys.push(record);
-        await store.save(doc);
         printNewKey(out, record, key, values.json, `created in ${store.description}`);
         return 0;
       }
       case 'list': {
         if (rest.length > 0) throw new UsageError('list takes no positional arguments');
-        const doc = await store.load();
-        printList(out, doc.keys, at, values.json);
+        printList(out, await admin.list(), at, values.json);
         return 0;
       }
       case 'revoke': {
         const id = requireId(rest, 'revoke');
-        const doc = await store.load();
-        const record = findRecord(doc, id, store);
-        if (record.revokedAt !== undefined) {
+        const { record, alreadyRevoked } = await admin.revoke(id);
+        if (alreadyRevoked) {
           io.err.write(`key ${id} was already revoked at ${record.revokedAt}\n`);
           return 0;
         }
-        record.revokedAt = new Date(at).toISOString();
-        await store.save(doc);
         if (values.json) out(`${JSON.stringify({ id, revokedAt: record.revokedAt })}\n`);
         else out(`revoked key ${id} (${record.name}); controllers drop it at their next reload\n`);
         return 0;
@@ -157,39 +145,29 @@ export async function runKeysCli(argv: readonly string[], io: KeysCliIo): Promis
         const graceMs = parseDurationMs(values.grace ?? '24h');
         if (graceMs === null)
           throw new UsageError(`--grace must be a duration like 24h or 30m, got "${values.grace}"`);
-        const doc = await store.load();
-        const old = findRecord(doc, id, store);
-        const status = keyStatus(old, at);
-        if (status !== 'active') {
-          throw new CliError(
-            `key ${id} is ${status}${old.replacedBy ? ` (replaced by ${old.replacedBy})` : ''}; only an active key can be rotated`,
-          );
-        }
-        const overrides = limitsFrom(values.rpm, values.tpm);
-        const { record, key } = newRecord(doc, {
-          name: values.name ?? old.name,
-          at,
+        const { record, key, graceUntil } = await admin.rotate(id, {
+          graceMs,
+          name: values.name,
           expiresAt: optionalInstant(values.expires, '--expires', at),
-          limits: overrides ?? old.limits,
+          limits: limitsFrom(values.rpm, values.tpm),
         });
-        // The old key may already expire before the grace period ends; it never gains lifetime by rotation.
-        old.graceUntil = new Date(at + graceMs).toISOString();
-        old.replacedBy = record.id;
-        doc.keys.push(record);
-        await store.save(doc);
         printNewKey(
           out,
           record,
           key,
           values.json,
-          `replaces ${id}, which keeps working until ${old.graceUntil}`,
-          { replaces: id, oldGraceUntil: old.graceUntil },
+          `replaces ${id}, which keeps working until ${graceUntil}`,
+          { replaces: id, oldGraceUntil: graceUntil },
         );
         return 0;
       }
     }
     return 2;
   } catch (err) {
+    if (err instanceof KeyAdminError && err.code === 'INVALID_EXPIRY') {
+      io.err.write(`error: --expires: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
     if (
       err instanceof UsageError ||
       (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
@@ -200,30 +178,6 @@ export async function runKeysCli(argv: readonly string[], io: KeysCliIo): Promis
     io.err.write(`error: ${(err as Error).message}\n`);
     return 1;
   }
-}
-
-function newRecord(
-  doc: KeyStoreDocument,
-  spec: { name: string; at: number; expiresAt: number | undefined; limits: KeyLimits | undefined },
-): { record: KeyRecord; key: string } {
-  if (spec.expiresAt !== undefined && spec.expiresAt <= spec.at) {
-    throw new UsageError(
-      `--expires must be in the future, got ${new Date(spec.expiresAt).toISOString()}`,
-    );
-  }
-  const taken = new Set(doc.keys.map((k) => k.id));
-  let generated = generateKey();
-  // 62^12 ids make a collision all but impossible; checking costs nothing and keeps ids unique regardless.
-  while (taken.has(generated.id)) generated = generateKey();
-  const record: KeyRecord = {
-    id: generated.id,
-    name: spec.name,
-    hash: generated.hash,
-    createdAt: new Date(spec.at).toISOString(),
-    ...(spec.expiresAt === undefined ? {} : { expiresAt: new Date(spec.expiresAt).toISOString() }),
-    ...(spec.limits === undefined ? {} : { limits: spec.limits }),
-  };
-  return { record, key: generated.key };
 }
 
 function printNewKey(
@@ -311,12 +265,6 @@ function requireId(rest: readonly string[], command: string): string {
     throw new UsageError(`"${id}" is not a key id (12 letters and digits, as shown by list)`);
   }
   return id;
-}
-
-function findRecord(doc: KeyStoreDocument, id: string, store: KeyStore): KeyRecord {
-  const record = doc.keys.find((k) => k.id === id);
-  if (!record) throw new CliError(`no key with id ${id} in ${store.description}`);
-  return record;
 }
 
 function optionalInstant(text: string | undefined, flag: string, at: number): number | undefined {

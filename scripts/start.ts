@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { generateKey, hashKey, parseKey } from '../controller/auth/key-format.ts';
+import { KeyAdmin, KeyAdminError } from '../controller/auth/key-admin.ts';
 import { openKeyStore } from '../controller/auth/stores/open-key-store.ts';
 import { parseConfig } from '../controller/config.ts';
 import { startController } from '../controller/main.ts';
@@ -21,30 +21,17 @@ const DEV_KEY_NAME = 'npm-start';
 
 /** Puts the dev key in the local store (replacing earlier dev keys) and returns the key to print. */
 async function provisionDevKey(storePath: string, presetKey: string | undefined): Promise<string> {
-  const store = openKeyStore(`file:${storePath}`, { create: true });
-  let key: string;
-  let id: string;
-  if (presetKey) {
-    const parsed = parseKey(presetKey);
-    if (!parsed)
+  const admin = new KeyAdmin(openKeyStore(`file:${storePath}`, { create: true }));
+  try {
+    return (await admin.provision(DEV_KEY_NAME, presetKey)).key;
+  } catch (err) {
+    if (err instanceof KeyAdminError && err.code === 'MALFORMED_KEY') {
       throw new Error(
         'EP_DEV_API_KEY is not a well-formed key; create one with `npm run keys -- create`',
       );
-    key = presetKey;
-    id = parsed.id;
-  } else {
-    ({ key, id } = generateKey());
+    }
+    throw err;
   }
-  const doc = await store.load();
-  doc.keys = doc.keys.filter((k) => k.name !== DEV_KEY_NAME && k.id !== id);
-  doc.keys.push({
-    id,
-    name: DEV_KEY_NAME,
-    hash: hashKey(key),
-    createdAt: new Date().toISOString(),
-  });
-  await store.save(doc);
-  return key;
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BackendError } from '../backends/errors.ts';
 import { QueueFullError } from '../scheduler/model-scheduler.ts';
-import { QuorumError } from '../scheduler/ensemble-scorer.ts';
+import { QuorumError } from '../ensemble/ensemble-scorer.ts';
 
 export interface ErrorBody {
   error: { type: string; message: string; param?: string };

@@ -19,6 +19,12 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
+/** An error response of a route, for its OpenAPI `responses`. */
+export const errorResponse = (description: string) => ({
+  content: { 'application/json': { schema: ErrorSchema } },
+  description,
+});
+
 export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
   return z
     .object({
@@ -90,7 +96,7 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
     .openapi('PerplexityRequest');
 }
 
-const ModelFiguresSchema = z
+export const ModelFiguresSchema = z
   .object({
     perplexity: z.number().openapi({ description: 'exp(nll / tokens)' }),
     nll: z
@@ -126,11 +132,13 @@ const ModelFiguresSchema = z
   })
   .openapi('ModelFigures');
 
-const TextErrorSchema = z.object({ type: z.string(), message: z.string() }).openapi('TextError', {
-  description: 'why this text (or this model for this text) has no figures',
-});
+export const TextErrorSchema = z
+  .object({ type: z.string(), message: z.string() })
+  .openapi('TextError', {
+    description: 'why this text (or this model for this text) has no figures',
+  });
 
-const EnsembleSchema = z
+export const EnsembleSchema = z
   .object({
     perplexity: z
       .number()
@@ -148,19 +156,17 @@ const EnsembleSchema = z
   })
   .openapi('Ensemble');
 
+/** One text's result: the ensemble and each model's figures, or why there are none. */
+export const TextResultSchema = z.object({
+  index: z.int().openapi({ description: 'position of the text in the request' }),
+  ensemble: EnsembleSchema.optional(),
+  models: z.record(z.string(), z.union([ModelFiguresSchema, z.object({ error: TextErrorSchema })])),
+  error: TextErrorSchema.optional(),
+});
+
 export const PerplexityResponseSchema = z
   .object({
-    results: z.array(
-      z.object({
-        index: z.int().openapi({ description: 'position of the text in the request' }),
-        ensemble: EnsembleSchema.optional(),
-        models: z.record(
-          z.string(),
-          z.union([ModelFiguresSchema, z.object({ error: TextErrorSchema })]),
-        ),
-        error: TextErrorSchema.optional(),
-      }),
-    ),
+    results: z.array(TextResultSchema),
     models_used: z.array(z.string()),
     degraded: z.boolean(),
     usage: z.object({
@@ -174,6 +180,21 @@ export const PerplexityResponseSchema = z
     }),
   })
   .openapi('PerplexityResponse');
+
+/*
+ * The wire types. The ensemble builds its results in exactly these shapes, so the schema that documents the
+ * response is also the type the scorer must satisfy: adding a field here is a type error until it is produced.
+ */
+export type PerplexityResponse = z.infer<typeof PerplexityResponseSchema>;
+export type TextResult = z.infer<typeof TextResultSchema>;
+/** One model's figures for a text, or why it has none. */
+export type ModelResult = TextResult['models'][string];
+export type ModelFiguresWire = z.infer<typeof ModelFiguresSchema>;
+export type TokenDetail = NonNullable<ModelFiguresWire['token_details']>[number];
+export type EnsembleResult = z.infer<typeof EnsembleSchema>;
+export type TextError = z.infer<typeof TextErrorSchema>;
+/** The response without its results: what a stream's last line says. */
+export type ResponseSummary = Omit<PerplexityResponse, 'results'>;
 
 export function legacyRequestSchema(limits: Limits) {
   return z

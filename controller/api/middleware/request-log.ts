@@ -6,8 +6,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import { routeLabel } from '../../observability/http-metrics.ts';
-import { existingScoringTally } from '../../observability/request-context.ts';
+import { existingScoringTally } from '../request-context.ts';
+import { routeLabel } from './request-metrics.ts';
 
 export function requestLog(logger: Logger): MiddlewareHandler {
   return async function requestLog(c, next) {

@@ -7,28 +7,21 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerConfig } from '../../config.ts';
-import { scoreEnsemble } from '../../scheduler/ensemble-scorer.ts';
-import type { ModelRegistry } from '../../scheduler/model-registry.ts';
+import type { ModelRegistry } from '../../models/model-registry.ts';
 import { ApiError } from '../errors.ts';
-import { tallyResponse } from '../../observability/request-context.ts';
-import { chargeScoredTokens } from '../middleware/auth.ts';
 import {
-  ErrorSchema,
+  errorResponse,
   LegacyQuerySchema,
   LegacyResponseSchema,
   legacyRequestSchema,
 } from '../schemas.ts';
-import { checkTotalBytes, requestSignal, resolveModels } from './selection.ts';
-
-const errors = (description: string) => ({
-  content: { 'application/json': { schema: ErrorSchema } },
-  description,
-});
+import type { ScoringService } from './scoring-service.ts';
 
 export function registerLegacyRoutes(
   app: OpenAPIHono,
   config: ControllerConfig,
   registry: ModelRegistry,
+  scoring: ScoringService,
 ): void {
   const scoreRoute = createRoute({
     method: 'post',
@@ -47,58 +40,46 @@ export function registerLegacyRoutes(
         content: { 'application/json': { schema: LegacyResponseSchema } },
         description: '{model: [perplexity per prompt]}',
       },
-      400: errors('Invalid request'),
-      401: errors('Missing or invalid API key'),
-      404: errors('Unknown model'),
-      422: errors('A prompt cannot be scored (e.g. empty); `param` names it'),
-      503: errors('A model is unavailable'),
-      504: errors('The deadline passed'),
+      400: errorResponse('Invalid request'),
+      401: errorResponse('Missing or invalid API key'),
+      404: errorResponse('Unknown model'),
+      422: errorResponse('A prompt cannot be scored (e.g. empty); `param` names it'),
+      503: errorResponse('A model is unavailable'),
+      504: errorResponse('The deadline passed'),
     },
   });
 
   app.openapi(scoreRoute, async (c) => {
     const { prompts } = c.req.valid('json');
     const { model_names } = c.req.valid('query');
-    checkTotalBytes(prompts, config.limits.maxTotalTextBytes, 'prompts');
     const models = model_names
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
     const names = models && models.length > 0 ? models : registry.names;
-    const selection = resolveModels(
-      registry,
-      config,
-      { models: names, minModels: names.length },
-      { models: 'model_names', minModels: 'model_names', weights: 'weights' },
+    // Every named model must answer: the old API has no degraded results.
+    const response = await scoring.score(
+      c,
+      { texts: prompts, models: names, minModels: names.length, withDetail: false },
+      { texts: 'prompts', models: 'model_names', minModels: 'model_names', weights: 'weights' },
     );
-    const response = await scoreEnsemble({
-      texts: prompts,
-      models: selection.schedulers,
-      unavailableModels: selection.unavailable,
-      weights: selection.weights,
-      minModels: selection.minModels,
-      withDetail: false,
-      signal: requestSignal(c.req.raw.signal, config.timeouts.requestMs),
-    });
-    chargeScoredTokens(c, response.usage.tokens);
-    tallyResponse(c, response);
     const out: Record<string, number[]> = {};
-    for (const s of selection.schedulers) out[s.info.name] = [];
+    for (const name of names) out[name] = [];
     for (const result of response.results) {
-      for (const s of selection.schedulers) {
-        const figures = result.models[s.info.name];
+      for (const name of names) {
+        const figures = result.models[name];
         if (!figures || 'error' in figures) {
           const why = figures && 'error' in figures ? figures.error.message : 'not scored';
           throw new ApiError(
             422,
             'unscorable_prompt',
-            `prompts[${result.index}] (${s.info.name}): ${why}`,
+            `prompts[${result.index}] (${name}): ${why}`,
             {
               param: `prompts[${result.index}]`,
             },
           );
         }
-        out[s.info.name]?.push(figures.perplexity);
+        out[name]?.push(figures.perplexity);
       }
     }
     return c.json(out, 200);

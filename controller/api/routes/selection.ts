@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ControllerConfig } from '../../config.ts';
 import type { ModelScheduler } from '../../scheduler/model-scheduler.ts';
-import type { ModelRegistry } from '../../scheduler/model-registry.ts';
+import type { ModelRegistry } from '../../models/model-registry.ts';
 import { utf8Bytes } from '../../scoring/text-stats.ts';
 import { ApiError } from '../errors.ts';
 

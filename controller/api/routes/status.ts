@@ -6,7 +6,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerConfig } from '../../config.ts';
-import type { ModelRegistry } from '../../scheduler/model-registry.ts';
+import type { ModelRegistry } from '../../models/model-registry.ts';
 import { ModelsResponseSchema, ReadyResponseSchema } from '../schemas.ts';
 
 export function registerStatusRoutes(

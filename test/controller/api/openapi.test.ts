@@ -1,24 +1,23 @@
 import { validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningController } from '../../../controller/main.ts';
-import { startFakeVllm } from '../../helpers/fake-vllm.ts';
-import type { FakeVllm } from '../../helpers/fake-vllm.ts';
-import { startTestController } from '../../helpers/controller.ts';
+import type { AssembledController } from '../../../controller/api/server.ts';
+import { startTestApp } from '../../helpers/controller.ts';
 
 describe('OpenAPI document and docs page', () => {
-  let backend: FakeVllm;
-  let controller: RunningController;
+  // The document and the docs page need no backend: discovery of this unreachable one just fails.
+  let controller: AssembledController;
   beforeAll(async () => {
-    backend = await startFakeVllm();
-    controller = await startTestController({ models: [{ name: 'm', backends: [backend.url] }] });
+    controller = await startTestApp({
+      models: [{ name: 'm', backends: ['http://127.0.0.1:9'] }],
+      timeouts: { discoveryMs: 1 },
+    });
   });
   afterAll(async () => {
     await controller?.close();
-    await backend?.close();
   });
 
   it('validates as OpenAPI 3 and documents every route, field and limit', async () => {
-    const doc: any = await fetch(`${controller.url}/openapi.json`).then((r) => r.json());
+    const doc: any = await (await controller.app.request('/openapi.json')).json();
     const result = await validate(structuredClone(doc));
     expect(result.valid ? [] : result.errors).toEqual([]);
     expect(result.valid).toBe(true);
@@ -46,7 +45,7 @@ describe('OpenAPI document and docs page', () => {
   });
 
   it('serves the docs page at /', async () => {
-    const res = await fetch(`${controller.url}/`);
+    const res = await controller.app.request('/');
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toMatch(/swagger/i);
@@ -54,7 +53,7 @@ describe('OpenAPI document and docs page', () => {
   });
 
   it('answers unknown routes with a JSON 404', async () => {
-    const res = await fetch(`${controller.url}/nope`);
+    const res = await controller.app.request('/nope');
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).error.type).toBe('not_found');
   });

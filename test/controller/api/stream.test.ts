@@ -232,7 +232,7 @@ describe('a stream whose backend fails', () => {
 
 describe('streamEnsemble', () => {
   it('ends (does not hang) when cancelled while its window waits, full, for a slow reader', async () => {
-    const { streamEnsemble } = await import('../../../controller/scheduler/ensemble-stream.ts');
+    const { streamEnsemble } = await import('../../../controller/ensemble/ensemble-stream.ts');
     const answer = { ok: true as const, score: { nll: 2, tokens: 2, windows: 1 }, cached: false };
     const model = {
       info: { name: 'm' },

@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { apiKeyAuth } from '../../../controller/api/middleware/auth.ts';
+import { apiKeyAuth } from '../../../controller/api/middleware/api-key-auth.ts';
 import { AuthFailureThrottle } from '../../../controller/auth/auth-failure-throttle.ts';
 import { parseKey } from '../../../controller/auth/key-format.ts';
 import { KeyRing } from '../../../controller/auth/key-ring.ts';

@@ -6,12 +6,12 @@
  * a slow consumer holds the window full and so pauses scoring (backpressure reaches the backends).
  */
 import { setMaxListeners } from 'node:events';
+import type { ResponseSummary, TextResult } from '../api/schemas.ts';
+import type { ModelScheduler } from '../scheduler/model-scheduler.ts';
+import type { TextOutcome } from '../scheduler/text-score.ts';
 import { combineText } from './combine-text.ts';
 import type { ModelOutcome } from './combine-text.ts';
 import { QuorumError } from './ensemble-scorer.ts';
-import type { EnsembleResponse, TextResult } from './ensemble-scorer.ts';
-import type { ModelScheduler } from './model-scheduler.ts';
-import type { TextOutcome } from './text-score.ts';
 
 export interface EnsembleStreamRequest {
   /** Texts to score; read lazily, one as each window slot frees up. */
@@ -42,7 +42,7 @@ export interface EnsembleStreamRequest {
 }
 
 /** What the stream's last line says. */
-export type EnsembleStreamSummary = Omit<EnsembleResponse, 'results'>;
+export type EnsembleStreamSummary = ResponseSummary;
 
 /**
  * Scores texts with every model and yields each text's result when complete.

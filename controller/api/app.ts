@@ -1,7 +1,7 @@
 /**
  * @module
  * Composes the HTTP app: middleware (request id, body limit, logging, auth), the routes, the OpenAPI document
- * and the docs page. No I/O happens here; `main.ts` owns the process, the server and the backends.
+ * and the docs page. No I/O happens here; `server.ts` owns the server and the backends, `main.ts` the process.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
@@ -10,22 +10,23 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
-import { ApiError, errorBody, fieldPath, sendError } from './api/errors.ts';
-import { requestLog } from './api/middleware/request-log.ts';
-import { registerLegacyRoutes } from './api/routes/legacy.ts';
-import { registerMetricsRoute } from './api/routes/metrics.ts';
-import { registerPerplexityRoute } from './api/routes/perplexity.ts';
-import { registerStatusRoutes } from './api/routes/status.ts';
-import type { ControllerConfig } from './config.ts';
-import type { ControllerMetrics } from './observability/metrics.ts';
-import type { ModelRegistry } from './scheduler/model-registry.ts';
+import type { ControllerConfig } from '../config.ts';
+import type { ModelRegistry } from '../models/model-registry.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
+import { ApiError, errorBody, fieldPath, sendError } from './errors.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { registerLegacyRoutes } from './routes/legacy.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerPerplexityRoute } from './routes/perplexity.ts';
+import { registerStatusRoutes } from './routes/status.ts';
+import { ScoringService } from './routes/scoring-service.ts';
 
 export interface AppDependencies {
   readonly config: ControllerConfig;
   readonly registry: ModelRegistry;
   readonly logger: Logger;
   /**
-   * Authentication for the scoring routes (`controller/api/middleware/auth.ts`).
+   * Authentication for the scoring routes (`api/middleware/api-key-auth.ts`).
    * @default - none: every caller may score (local experiments only)
    */
   readonly authenticate?: MiddlewareHandler;
@@ -98,8 +99,9 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
 
-  registerPerplexityRoute(app, config, registry);
-  registerLegacyRoutes(app, config, registry);
+  const scoring = new ScoringService(config, registry);
+  registerPerplexityRoute(app, config, scoring);
+  registerLegacyRoutes(app, config, registry, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
   if (deps.metrics) {
     if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);

@@ -17,8 +17,8 @@ import type { ModelInfo } from '../backends/model-info.ts';
 import { VllmClient } from '../backends/vllm-client.ts';
 import { NOOP_OBSERVER } from '../observability/observer.ts';
 import type { SchedulerObserver } from '../observability/observer.ts';
-import { ModelScheduler } from './model-scheduler.ts';
-import { ResultCache } from './result-cache.ts';
+import { ModelScheduler } from '../scheduler/model-scheduler.ts';
+import { ResultCache } from '../scheduler/result-cache.ts';
 
 export interface RegisteredModel {
   readonly config: ModelConfig;

@@ -5,12 +5,12 @@ import {
   chargeScoredTokens,
   forwardedClientAddress,
   type ApiKeyAuthOptions,
-} from '../../../controller/api/middleware/auth.ts';
-import { AuthFailureThrottle } from '../../../controller/auth/auth-failure-throttle.ts';
-import { KeyRing } from '../../../controller/auth/key-ring.ts';
-import { KeyRateLimiter } from '../../../controller/auth/rate-limiter.ts';
-import { captureLog } from './capture-log.ts';
-import { memoryStore } from './memory-store.ts';
+} from '../../../../controller/api/middleware/api-key-auth.ts';
+import { AuthFailureThrottle } from '../../../../controller/auth/auth-failure-throttle.ts';
+import { KeyRing } from '../../../../controller/auth/key-ring.ts';
+import { KeyRateLimiter } from '../../../../controller/auth/rate-limiter.ts';
+import { captureLog } from '../../auth/capture-log.ts';
+import { memoryStore } from '../../auth/memory-store.ts';
 
 interface ErrorBody {
   error: { type: string; message: string; param?: string };
@@ -72,7 +72,8 @@ describe('apiKeyAuth middleware', () => {
 
   it('answers the same 401 for malformed, unknown, revoked and expired keys', async () => {
     const { bearer, call, revoked, expired } = await setup();
-    const unknownKey = (await import('../../../controller/auth/key-format.ts')).generateKey().key;
+    const unknownKey = (await import('../../../../controller/auth/key-format.ts')).generateKey()
+      .key;
     const responses = [
       await bearer('not-a-key'),
       await call({ Authorization: 'Basic dXNlcjpwYXNz' }),

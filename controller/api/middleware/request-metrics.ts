@@ -6,8 +6,8 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import type { ControllerMetrics } from './metrics.ts';
-import { scoringTally } from './request-context.ts';
+import type { ControllerMetrics } from '../../observability/metrics.ts';
+import { scoringTally } from '../request-context.ts';
 
 /** Route label of requests no route matched (404 scans): one series, whatever the paths. */
 export const UNMATCHED_ROUTE = 'unmatched';

@@ -4,13 +4,12 @@
  * answered form the ensemble (flagged degraded when some did not); backend failures that leave a text short of
  * the quorum fail the request as a whole, input problems stay on their text.
  */
+import type { PerplexityResponse, TextResult } from '../api/schemas.ts';
 import type { BackendError } from '../backends/errors.ts';
-import type { EnsembleFigures, ModelFigures } from '../scoring/figures.ts';
-import type { TokenLogprob } from '../scoring/logprobs.ts';
+import type { ModelScheduler } from '../scheduler/model-scheduler.ts';
+import { textDigest } from '../scheduler/result-cache.ts';
+import type { TextOutcome } from '../scheduler/text-score.ts';
 import { combineText } from './combine-text.ts';
-import type { ModelScheduler } from './model-scheduler.ts';
-import { textDigest } from './result-cache.ts';
-import type { TextOutcome } from './text-score.ts';
 
 export interface EnsembleRequest {
   texts: readonly string[];
@@ -26,37 +25,8 @@ export interface EnsembleRequest {
   signal: AbortSignal;
 }
 
-export interface TextError {
-  type: string;
-  message: string;
-}
-
-export type ModelResult =
-  (ModelFigures & { token_details?: TokenLogprob[] }) | { error: TextError };
-
-export interface TextResult {
-  index: number;
-  ensemble?: EnsembleFigures & {
-    models_used: string[];
-    degraded: boolean;
-    missing_models: string[];
-  };
-  models: Record<string, ModelResult>;
-  error?: TextError;
-}
-
-export interface EnsembleResponse {
-  results: TextResult[];
-  models_used: string[];
-  degraded: boolean;
-  usage: {
-    texts: number;
-    tokens: number;
-    bytes: number;
-    /** (text, model) scores answered from the result cache (always set by `scoreEnsemble`). */
-    cache_hits?: number;
-  };
-}
+/** The response to the request: the wire shape of `POST /v1/perplexity` (`cache_hits` always set). */
+export type EnsembleResponse = PerplexityResponse;
 
 /** The request could not reach its quorum because backends failed. */
 export class QuorumError extends Error {

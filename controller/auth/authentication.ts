@@ -1,18 +1,19 @@
 /**
  * @module
  * Builds API-key authentication from the `auth` configuration: the key store, the in-memory key ring that
- * reloads it, per-key rate limits and the middleware in front of the scoring routes.
+ * reloads it, per-key rate limits and the gate in front of the scoring routes (bound to HTTP by
+ * `api/middleware/api-key-auth.ts`).
  */
-import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import { apiKeyAuth, forwardedClientAddress } from './api/middleware/auth.ts';
-import { KeyRing } from './auth/key-ring.ts';
-import { KeyRateLimiter } from './auth/rate-limiter.ts';
-import { openKeyStore } from './auth/stores/open-key-store.ts';
-import type { ControllerConfig } from './config.ts';
+import type { ControllerConfig } from '../config.ts';
+import { apiKeyGate } from './api-key-gate.ts';
+import type { ApiKeyGate } from './api-key-gate.ts';
+import { KeyRing } from './key-ring.ts';
+import { KeyRateLimiter } from './rate-limiter.ts';
+import { openKeyStore } from './stores/open-key-store.ts';
 
 export interface Authentication {
-  readonly authenticate: MiddlewareHandler;
+  readonly gate: ApiKeyGate;
   /** Undefined when authentication is disabled (`auth.store: none`). */
   readonly keyRing: KeyRing | undefined;
   stop(): void;
@@ -24,12 +25,8 @@ export async function startAuthentication(
   logger: Logger,
 ): Promise<Authentication> {
   const { auth } = config;
-  const clientAddress =
-    auth.trustedProxies > 0
-      ? forwardedClientAddress({ trustedProxies: auth.trustedProxies })
-      : undefined;
   if (auth.store === 'none') {
-    return { authenticate: apiKeyAuth({ keyRing: 'none', logger }), keyRing: undefined, stop() {} };
+    return { gate: apiKeyGate({ keyRing: 'none', logger }), keyRing: undefined, stop() {} };
   }
   const store = openKeyStore(auth.store, auth.region ? { region: auth.region } : {});
   const keyRing = new KeyRing({ store, reloadMs: auth.reloadMs, logger });
@@ -43,11 +40,5 @@ export async function startAuthentication(
     requestsPerMinute: auth.requestsPerMinute,
     tokensPerMinute: auth.tokensPerMinute,
   });
-  const authenticate = apiKeyAuth({
-    keyRing,
-    limiter,
-    logger,
-    ...(clientAddress ? { clientAddress } : {}),
-  });
-  return { authenticate, keyRing, stop: () => keyRing.stop() };
+  return { gate: apiKeyGate({ keyRing, limiter, logger }), keyRing, stop: () => keyRing.stop() };
 }

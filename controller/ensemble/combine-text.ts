@@ -2,15 +2,18 @@
  * @module
  * Turns the models' answers for one text into that text's result: per-model figures, the ensemble over the
  * models that answered (degraded when some did not), or the reason there is none. Pure: the whole-request
- * scorer and the streaming scorer share it, so a text gets the same result whichever way it was sent.
+ * scorer and the streaming scorer share it, so a text gets the same result whichever way it was sent. Results
+ * have the wire shape of `api/schemas.ts` (token details carry their character offsets).
  */
 import { BackendError } from '../backends/errors.ts';
 import { ensembleFigures, modelFigures } from '../scoring/figures.ts';
 import type { ModelFigures } from '../scoring/figures.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes, wordCount } from '../scoring/text-stats.ts';
-import type { ModelResult, TextError, TextResult } from './ensemble-scorer.ts';
-import type { TextOutcome } from './text-score.ts';
+import { alignTokenOffsets } from '../scoring/token-offsets.ts';
+import type { TokenLogprob } from '../scoring/logprobs.ts';
+import type { ModelResult, TextError, TextResult, TokenDetail } from '../api/schemas.ts';
+import type { TextOutcome } from '../scheduler/text-score.ts';
 
 /** One model's answer for the text. */
 export interface ModelOutcome {
@@ -82,7 +85,9 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
         textFailure ??= error;
         continue;
       }
-      modelResults[name] = s.detail ? { ...figures, token_details: s.detail } : figures;
+      modelResults[name] = s.detail
+        ? { ...figures, token_details: withOffsets(text, s.detail) }
+        : figures;
       answered.push({ name, figures, weight: input.weights.get(name) ?? 1 });
       tokens += s.tokens;
       tokensByModel.set(name, s.tokens);
@@ -144,6 +149,24 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
     cacheHits,
     degraded: false,
   };
+}
+
+/** Each token with its character offset in the text (null where it cannot be aligned). */
+function withOffsets(text: string, detail: readonly TokenLogprob[]): TokenDetail[] {
+  const offsets = alignTokenOffsets(
+    text,
+    detail.map((t) => t.text),
+  );
+  return detail.map((t, i) => ({ ...t, offset: offsets[i] ?? null }));
+}
+
+/** Tokens scored per model that answered for the text (models with an error are left out). */
+export function scoredTokensByModel(result: TextResult): Map<string, number> {
+  const tokens = new Map<string, number>();
+  for (const [model, figures] of Object.entries(result.models)) {
+    if ('tokens' in figures) tokens.set(model, figures.tokens);
+  }
+  return tokens;
 }
 
 /** The public face of a failure: a type and a message with no internal address in it. */

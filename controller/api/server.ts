@@ -1,0 +1,146 @@
+/**
+ * @module
+ * `startController`: builds the registry, authentication and app, serves it, and returns a handle whose `close()`
+ * shuts down gracefully (stop accepting, let in-flight requests finish within `shutdownMs`). The process entry
+ * (`main.ts`), the tests and the local launcher all start the controller this way.
+ */
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { startAuthentication } from '../auth/authentication.ts';
+import type { ControllerConfig } from '../config.ts';
+import { ModelRegistry } from '../models/model-registry.ts';
+import { createLogger } from '../observability/logger.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
+import type { SchedulerObserver } from '../observability/observer.ts';
+import { createApp } from './app.ts';
+import { forwardedClientAddress, gateMiddleware } from './middleware/api-key-auth.ts';
+import { requestMetrics } from './middleware/request-metrics.ts';
+
+export interface StartOptions {
+  /** @default - JSON logs to stdout at the configured level */
+  readonly logger?: Logger;
+  /** Authentication for scoring routes. @default - built from `config.auth` (see auth/authentication.ts) */
+  readonly authenticate?: MiddlewareHandler;
+  /** Request instrumentation (metrics). @default - `requestMetrics(metrics)` when `metrics` is given, else none */
+  readonly instrument?: MiddlewareHandler;
+  /** Prometheus metrics, served at `GET /metrics` and fed by the requests. @default - none (no /metrics) */
+  readonly metrics?: ControllerMetrics;
+  /**
+   * Receives scheduler and backend events (batches, queue depth, backend state, cache).
+   * @default - `metrics` when given, else NOOP_OBSERVER
+   */
+  readonly observer?: SchedulerObserver;
+}
+
+export interface RunningController {
+  readonly url: string;
+  readonly port: number;
+  readonly registry: ModelRegistry;
+  readonly server: Server;
+  /** Stops accepting, waits for in-flight requests (up to `shutdownMs`), closes backend pools. */
+  close(): Promise<void>;
+}
+
+/** The controller's parts before it serves: the app answers `app.request()` without a socket. */
+export interface AssembledController {
+  readonly app: OpenAPIHono;
+  readonly registry: ModelRegistry;
+  /** Stops reloading keys and closes the backend pools. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the registry, authentication (loading the key set once) and the app, without listening or discovering
+ * backends (`registry.start()` does that).
+ */
+export async function assembleController(
+  config: ControllerConfig,
+  options: StartOptions = {},
+): Promise<AssembledController> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const observer = options.observer ?? options.metrics;
+  const registry = new ModelRegistry(config, logger, observer ? { observer } : {});
+  const auth = options.authenticate ? undefined : await startAuthentication(config, logger);
+  const authenticate =
+    options.authenticate ?? (auth ? gateMiddleware(auth.gate, clientAddress(config)) : undefined);
+  const instrument =
+    options.instrument ?? (options.metrics ? requestMetrics(options.metrics) : undefined);
+  const app = createApp({
+    config,
+    registry,
+    logger,
+    ...(authenticate ? { authenticate } : {}),
+    ...(instrument ? { instrument } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(auth?.keyRing ? { keysLoaded: () => auth.keyRing?.ready ?? true } : {}),
+  });
+  return {
+    app,
+    registry,
+    async close() {
+      auth?.stop();
+      await registry.close();
+    },
+  };
+}
+
+export async function startController(
+  config: ControllerConfig,
+  options: StartOptions = {},
+): Promise<RunningController> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const {
+    app,
+    registry,
+    close: closeParts,
+  } = await assembleController(config, {
+    ...options,
+    logger,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s as Server),
+    );
+    (s as Server).once('error', reject);
+  });
+  // Node's default 300 s request timeout would cut long scoring requests; the request deadline governs instead.
+  server.requestTimeout = config.timeouts.maxRequestMs + 10_000;
+  server.headersTimeout = 30_000;
+  // Longer than a load balancer's idle timeout (ALB: 60 s by default), so the balancer closes first.
+  server.keepAliveTimeout = 75_000;
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, models: registry.names }, 'controller listening');
+  await registry.start();
+
+  // Responses still being produced when shutdown starts tell their clients not to reuse the connection.
+  const open = new Set<ServerResponse>();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets that go idle while draining would hold close() open until they time out.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const timer = setTimeout(() => server.closeAllConnections(), config.timeouts.shutdownMs);
+      await drained;
+      clearInterval(sweep);
+      clearTimeout(timer);
+      await closeParts();
+    })());
+  return { url, port, registry, server, close };
+}
+
+/** Behind `auth.trustedProxies` proxies the client is named by `X-Forwarded-For`, else by the TCP peer. */
+function clientAddress(config: ControllerConfig) {
+  const { trustedProxies } = config.auth;
+  return trustedProxies > 0 ? forwardedClientAddress({ trustedProxies }) : undefined;
+}
