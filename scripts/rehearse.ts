@@ -389,27 +389,11 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
       'revoke',
       async () => {
         const store = /--store (\S+)/.exec(outputs.create_first_key_command!)?.[1];
-        const r = spawnSync(
-          'npm',
-          [
-            'run',
-            '--silent',
-            'keys',
-            '--',
-            'revoke',
-            key.id,
-            '--store',
-            store!,
-            '--region',
-            region,
-          ],
-          {
-            cwd: REPO_ROOT,
-            env,
-            encoding: 'utf8',
-          },
+        // Asynchronously: the emulator's front runs in this process.
+        await runOutputCommand(
+          `npm run --silent keys -- revoke ${key.id} --store ${store} --region ${region}`,
+          { cwd: REPO_ROOT, env },
         );
-        if (r.status !== 0) throw new Error(`npm run keys -- revoke failed: ${r.stderr}`);
         const started = Date.now();
         for (;;) {
           const s = await score(base, throughLoadBalancer(lb, key.key), TEXT);
@@ -482,16 +466,25 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
   }
 }
 
-/** Re-runs this process in a private network namespace so the host's fixed ports (8080, 8001…) are its own. */
+/**
+ * Re-runs this process in a private network namespace so the host's fixed ports (8080, 8001…) are its own, and in
+ * a private PID namespace whose first process is this one: however the rehearsal ends, the kernel ends every
+ * server it started (moto, the host's containers) with it.
+ */
 function reexecInNetns(): number | undefined {
   if (process.env.EP_REHEARSAL_NETNS || process.env.EP_REHEARSAL_NO_NETNS) return undefined;
   if (process.getuid?.() !== 0) return undefined;
-  const probe = spawnSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
+  const probe = spawnSync('unshare', ['--net', '--pid', '--fork', '--kill-child', 'true'], {
+    stdio: 'ignore',
+  });
   if (probe.status !== 0) return undefined;
   const r = spawnSync(
     'unshare',
     [
       '--net',
+      '--pid',
+      '--fork',
+      '--kill-child',
       '--',
       'sh',
       '-c',
@@ -552,6 +545,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 if (isMainModule(import.meta.url)) {
   const code = reexecInNetns();
   if (code !== undefined) process.exit(code);
+  // Stopped from outside (Ctrl-C, a test timeout): moto and the host's servers must not outlive the rehearsal.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   process.exitCode = await main(process.argv.slice(2));
   // Servers started by the host (now stopped) may hold handles a moment; the result is already printed.
   setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();

@@ -131,14 +131,25 @@ export function buildOverride(stack: StackJson, o: OverrideOptions): Override {
   }
   if (Object.keys(data).length) json.data = data;
 
+  const resource: Record<string, Record<string, unknown>> = {};
+  for (const [address, body] of resourcesOf(stack, 'aws_cloudfront_distribution')) {
+    if (body.wait_for_deployment === false) continue;
+    (resource.aws_cloudfront_distribution ??= {})[address] = { wait_for_deployment: false };
+    workarounds.push({
+      name: 'cloudfront-deployment-wait',
+      why: `moto reports ${address} Deployed at once, but the provider sleeps a fixed minute before its first look; the rehearsal does not wait for a deployment that has nothing to do (destroy still waits)`,
+    });
+  }
+
   if (o.fault === 'leftover-secret') {
     const [secret] = resourcesOf(stack, 'aws_secretsmanager_secret');
     if (!secret) throw new Error('fault leftover-secret: the stack has no secret');
-    json.resource = { aws_secretsmanager_secret: { [secret[0]]: { recovery_window_in_days: 7 } } };
+    resource.aws_secretsmanager_secret = { [secret[0]]: { recovery_window_in_days: 7 } };
     workarounds.push({
       name: 'FAULT leftover-secret',
       why: `a deliberate fault: ${secret[0]} keeps a 7-day recovery window, so destroy leaves it scheduled for deletion`,
     });
   }
+  if (Object.keys(resource).length) json.resource = resource;
   return { json, workarounds, parameters };
 }

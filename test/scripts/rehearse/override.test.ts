@@ -25,7 +25,10 @@ const STACK: StackJson = {
       other: { statement: [{ effect: 'Allow', actions: ['logs:*'] }] },
     },
   },
-  resource: { aws_secretsmanager_secret: { hf: { name: 'x/hf-token' } } },
+  resource: {
+    aws_secretsmanager_secret: { hf: { name: 'x/hf-token' } },
+    aws_cloudfront_distribution: { cdn: { enabled: true } },
+  },
 };
 
 const opts = {
@@ -77,16 +80,22 @@ describe('the rehearsal override', () => {
     expect(deny.not_actions).toEqual(['s3:*']);
     expect(deny.actions).toBeUndefined();
     expect(deny.condition).toEqual(
-      STACK.data!.aws_iam_policy_document!.tls!.statement![0].condition,
+      (STACK.data!.aws_iam_policy_document!.tls!.statement as any[])[0].condition,
     );
     expect(other).toEqual({ sid: 'Other', effect: 'Allow', actions: ['s3:GetObject'] });
   });
 
+  it("does not wait for a distribution moto deploys at once, and says so", () => {
+    const o = buildOverride(STACK, opts);
+    expect((o.json.resource as any).aws_cloudfront_distribution).toEqual({ cdn: { wait_for_deployment: false } });
+    expect(o.workarounds.map((w) => w.name)).toContain('cloudfront-deployment-wait');
+  });
+
   it('injects the leftover-secret fault only when asked', () => {
-    expect(buildOverride(STACK, opts).json.resource).toBeUndefined();
+    expect((buildOverride(STACK, opts).json.resource as any).aws_secretsmanager_secret).toBeUndefined();
     const o = buildOverride(STACK, { ...opts, fault: 'leftover-secret' });
-    expect(o.json.resource).toEqual({
-      aws_secretsmanager_secret: { hf: { recovery_window_in_days: 7 } },
+    expect((o.json.resource as any).aws_secretsmanager_secret).toEqual({
+      hf: { recovery_window_in_days: 7 },
     });
   });
 });
