@@ -21,6 +21,7 @@ import { isMainModule } from './lib/main-module.ts';
 import { assertApplied, type Outputs } from './rehearse/assert-state.ts';
 import { awsCli, awsClientEnv, cleanEnv } from './rehearse/aws-env.ts';
 import {
+  waitForAllModels,
   loadBalancerPath,
   runOutputCommand,
   score,
@@ -163,12 +164,15 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
             'describe-images',
             '--owners',
             'amazon',
+            // An Amazon Linux 2 image from moto's own list; the name filter keeps the answer small.
             '--filters',
-            'Name=architecture,Values=x86_64',
+            'Name=name,Values=amzn2-ami-hvm-*-x86_64-gp2',
           ])) as {
             Images: Array<{ ImageId: string }>;
           };
-          const ami = images.Images[0]?.ImageId ?? '';
+          const ami = images.Images[0]?.ImageId;
+          if (!ami)
+            throw new Error('the emulator lists no Amazon Linux 2 image to stand in for the DLAMI');
           for (const p of override.parameters) {
             await awsCli(env, [
               'ssm',
@@ -337,41 +341,41 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
             `the target group sends port ${lb.port}; the controller listens on ${hostConfigPorts[0]}`,
           );
         await waitFor200(`${base}${lb.healthPath}`, 90_000, throughLoadBalancer(lb));
-        await waitFor200(`${base}/readyz`, 90_000, throughLoadBalancer(lb));
-        // Every configured model must answer, not just a quorum: score once and look at each model.
-        const r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
-        const body = r.body as {
-          results?: Array<{
-            models?:
-              | Record<string, { error?: unknown } | undefined>
-              | Array<{ name?: string; error?: unknown }>;
-          }>;
-        };
-        if (r.status !== 200)
-          throw new Error(
-            `POST /v1/perplexity answered ${r.status}: ${JSON.stringify(r.body).slice(0, 400)}`,
-          );
-        const models = body.results?.[0]?.models;
-        const list = Array.isArray(models)
-          ? models
-          : Object.entries(models ?? {}).map(([name, m]) => ({ name, ...(m ?? {}) }));
-        const failed = list.filter((m) => m.error);
-        if (failed.length || list.length !== synth.settings.models.length) {
-          throw new Error(
-            `${list.length - failed.length} of ${synth.settings.models.length} models answered: ${JSON.stringify(failed).slice(0, 400)}`,
-          );
-        }
-        return list.length;
+        // Every configured model, not just the load balancer's quorum.
+        return waitForAllModels(
+          `${base}/readyz`,
+          synth.settings.models.length,
+          60_000,
+          throughLoadBalancer(lb),
+        );
       },
       (n) =>
-        `${lb.healthPath} and /readyz 200 on port ${lb.port}; ${n} models answered${Object.keys(lb.requiredHeaders).length ? ` (with ${Object.keys(lb.requiredHeaders).join(', ')})` : ''}`,
+        `${lb.healthPath} and /readyz 200 on port ${lb.port}; ${n} of ${n} models ready${Object.keys(lb.requiredHeaders).length ? ` (with ${Object.keys(lb.requiredHeaders).join(', ')})` : ''}`,
     );
 
     await log.run(
       'score',
       async () => {
-        const r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
-        if (r.status !== 200) throw new Error(`keyed request answered ${r.status}`);
+        // A new key works once the controller reloads the key set (its reload period, 30 s by default).
+        const started = Date.now();
+        let r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
+        while (r.status === 401 && Date.now() - started < 40_000) {
+          await new Promise((res) => setTimeout(res, 1000));
+          r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
+        }
+        if (r.status !== 200)
+          throw new Error(
+            `keyed request answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`,
+          );
+        const result = (r.body as { results?: Array<{ models?: unknown }> }).results?.[0];
+        const models = result?.models as
+          Record<string, { error?: unknown }> | Array<{ error?: unknown }> | undefined;
+        const list = Array.isArray(models) ? models : Object.values(models ?? {});
+        if (list.length !== synth.settings.models.length || list.some((m) => m?.error)) {
+          throw new Error(
+            `not every model scored the text: ${JSON.stringify(models).slice(0, 400)}`,
+          );
+        }
         const nokey = await score(base, throughLoadBalancer(lb), TEXT);
         if (nokey.status !== 401)
           throw new Error(`a request without a key answered ${nokey.status}, not 401`);
@@ -546,7 +550,8 @@ if (isMainModule(import.meta.url)) {
   const code = reexecInNetns();
   if (code !== undefined) process.exit(code);
   // Stopped from outside (Ctrl-C, a test timeout): moto and the host's servers must not outlive the rehearsal.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => process.exit(130));
   process.exitCode = await main(process.argv.slice(2));
   // Servers started by the host (now stopped) may hold handles a moment; the result is already printed.
   setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();

@@ -119,6 +119,48 @@ export async function waitFor200(
   }
 }
 
+/**
+ * Polls `/readyz` until it is 200 and names `count` models, all ready (the load balancer needs only a quorum).
+ * @returns the number of ready models
+ */
+export async function waitForAllModels(
+  url: string,
+  count: number,
+  timeoutMs: number,
+  headers: Record<string, string>,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const res = await request(url, { headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
+      const body = (await res.body.json().catch(() => ({}))) as {
+        models?: Record<string, boolean>;
+      };
+      const models = Object.entries(body.models ?? {});
+      const ready = models.filter(([, ok]) => ok).length;
+      if (res.statusCode === 200 && models.length === count && ready === count) return ready;
+      last = `${res.statusCode}, ready: ${ready} of ${count}${
+        models.length
+          ? ` (not ready: ${
+              models
+                .filter(([, ok]) => !ok)
+                .map(([n]) => n)
+                .join(', ') || 'none'
+            })`
+          : ''
+      }`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} did not report every model ready within ${timeoutMs / 1000} s (last: ${last})`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** The headers a request has after CloudFront and the load balancer: the rule's headers and forwarded-for. */
 export function throughLoadBalancer(
   path: LoadBalancerPath,

@@ -141,18 +141,30 @@ function startUnit(unit) {
     const words = execWords(line, env, f.instance);
     const program = words[0].split('/').pop();
     let status;
+    const path =
+      words[0].startsWith('/opt/ep/') || words[0].startsWith('/usr/local/')
+        ? at(words[0])
+        : words[0];
     if (program === 'docker')
       status = docker(words.slice(1), { unit, wait: oneshot || k === 'ExecStartPre' });
-    else if (words[0].startsWith('/opt/ep/')) {
-      status = spawnSync(at(words[0]), words.slice(1), {
+    else if (oneshot || k === 'ExecStartPre') {
+      status = spawnSync(path, words.slice(1), {
         stdio: 'inherit',
         env: { ...process.env, ...env },
       }).status;
     } else {
-      status = spawnSync(words[0], words.slice(1), {
-        stdio: 'inherit',
+      // A long-running service that is not a container (a watchdog, an agent): started in the background.
+      const out = openSync(join(STATE, `${unit}.log`), 'a');
+      const child = spawn(path, words.slice(1), {
+        detached: true,
+        stdio: ['ignore', out, out],
         env: { ...process.env, ...env },
-      }).status;
+      });
+      child.unref();
+      const now = readState();
+      now.containers[unit] = { pid: child.pid, image: '(host process)', args: words, unit };
+      writeState(now);
+      status = 0;
     }
     if (status !== 0 && !ignoreFailure) return status ?? 1;
   }
@@ -269,7 +281,7 @@ function docker(argv, ctx = {}) {
       killContainer(name);
     return 0;
   }
-  if (verb === 'pull') return 0;
+  if (verb === 'pull' || verb === 'login') return 0;
   if (verb !== 'run') {
     process.stderr.write(`rehearsal host stub: docker ${verb} is not simulated\n`);
     return 1;

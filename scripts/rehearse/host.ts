@@ -120,10 +120,17 @@ export interface BootedHost {
   shutdown(): Promise<void>;
 }
 
-/** Host paths the boot script reads from `EP_*` variables, mapped into the root. */
-function pathEnv(root: string): Record<string, string> {
+/**
+ * Host paths the boot script reads from `EP_*` variables, mapped into the root: every `EP_X="${EP_X:-/path}"`
+ * default the script declares (so a new path never touches this machine's own /), plus the known ones.
+ */
+function pathEnv(root: string, script: string): Record<string, string> {
   const p = (x: string) => join(root, x);
+  const declared: Record<string, string> = {};
+  for (const m of script.matchAll(/^(EP_[A-Z0-9_]+)="\$\{\1:-(\/[^}]*)\}"/gm))
+    declared[m[1]!] = p(m[2]!);
   return {
+    ...declared,
     EP_HOST_ENV: p('/etc/ep/host.env'),
     EP_ETC_DIR: p('/etc/ep'),
     EP_BUNDLE_DIR: p('/opt/ep/controller'),
@@ -157,7 +164,9 @@ export async function bootHost(o: BootOptions): Promise<BootedHost> {
       mode: 0o755,
     });
   }
-  const paths = pathEnv(root);
+  const script = join(root, 'opt/ep/bin/ep-boot.sh');
+  if (!existsSync(script)) throw new Error('the user data does not write /opt/ep/bin/ep-boot.sh');
+  const paths = pathEnv(root, readFileSync(script, 'utf8'));
   mkdirSync(paths.EP_DLAMI_NVME!, { recursive: true });
   const imds = await startImds(o.identity);
   const env = {
@@ -172,8 +181,6 @@ export async function bootHost(o: BootOptions): Promise<BootedHost> {
     STUB_VLLM: JSON.stringify([process.execPath, '--import', 'tsx', VLLM_STANDIN]),
     STUB_CONTAINER_ENV: JSON.stringify(o.awsEnv),
   };
-  const script = join(root, 'opt/ep/bin/ep-boot.sh');
-  if (!existsSync(script)) throw new Error('the user data does not write /opt/ep/bin/ep-boot.sh');
   const host: BootedHost = {
     root,
     output: '',
