@@ -272,6 +272,20 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
       ];
     })();
 
+    const key = await log.run(
+      'first-key',
+      async () => {
+        const out = await runOutputCommand(outputs.create_first_key_command!, {
+          cwd: REPO_ROOT,
+          env,
+        });
+        const k = /\bep_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}\b/.exec(out)?.[0];
+        if (!k) throw new Error(`create_first_key_command printed no key: ${out.slice(0, 300)}`);
+        return { key: k, id: k.slice(3, 15) };
+      },
+      (k) => `key id ${k.id}`,
+    );
+
     host = await log.run(
       'boot',
       async () => {
@@ -317,20 +331,6 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
         `${Object.keys(h.containers()).length} containers: ${Object.keys(h.containers()).join(', ')}`,
     );
 
-    const key = await log.run(
-      'first-key',
-      async () => {
-        const out = await runOutputCommand(outputs.create_first_key_command!, {
-          cwd: REPO_ROOT,
-          env,
-        });
-        const k = /\bep_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}\b/.exec(out)?.[0];
-        if (!k) throw new Error(`create_first_key_command printed no key: ${out.slice(0, 300)}`);
-        return { key: k, id: k.slice(3, 15) };
-      },
-      (k) => `key id ${k.id}`,
-    );
-
     const lb = await loadBalancerPath(env, applied.lbArn);
     const base = `http://127.0.0.1:${lb.port}`;
     await log.run(
@@ -350,19 +350,14 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
         );
       },
       (n) =>
-        `${lb.healthPath} and /readyz 200 on port ${lb.port}; ${n} of ${n} models ready${Object.keys(lb.requiredHeaders).length ? ` (with ${Object.keys(lb.requiredHeaders).join(', ')})` : ''}`,
+        `${lb.healthPath === '/readyz' ? '' : `${lb.healthPath} and `}/readyz 200 on port ${lb.port}; ${n} of ${n} models ready${Object.keys(lb.requiredHeaders).length ? ` (with ${Object.keys(lb.requiredHeaders).join(', ')})` : ''}`,
     );
 
     await log.run(
       'score',
       async () => {
-        // A new key works once the controller reloads the key set (its reload period, 30 s by default).
-        const started = Date.now();
-        let r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
-        while (r.status === 401 && Date.now() - started < 40_000) {
-          await new Promise((res) => setTimeout(res, 1000));
-          r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
-        }
+        // The key was created before the host booted, so the controller loaded it at start.
+        const r = await score(base, throughLoadBalancer(lb, key.key), TEXT);
         if (r.status !== 200)
           throw new Error(
             `keyed request answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`,

@@ -89,7 +89,8 @@ export async function startMoto(cert: LoopbackCert, timeoutMs = 60_000): Promise
     ['-H', '127.0.0.1', '-p', String(port), '-c', cert.certFile, '-k', cert.keyFile],
     {
       // AWS managed policies (AmazonSSMManagedInstanceCore, ...) are attached by the stack.
-      env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+      // ACM issues a DNS-validated certificate after this many seconds (moto's default is 60).
+      env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', MOTO_ACM_VALIDATION_WAIT: '5' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
