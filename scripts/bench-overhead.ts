@@ -17,8 +17,12 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { startInstantVllm } from './lib/instant-vllm.ts';
-import type { InstantVllm } from './lib/instant-vllm.ts';
+import {
+  instantEngine,
+  startLocalLm,
+  type InstantEngine,
+  type LocalLmServer,
+} from '../images/local-lm/index.ts';
 
 export interface OverheadOptions {
   /** Models (instant backends, alternating Llama-style and GPT-2-style tokenizers). @default 4 */
@@ -181,6 +185,48 @@ async function postJson(pool: Pool, path: string, body: unknown): Promise<void> 
     throw new Error(`${path} answered ${res.statusCode}: ${text.slice(0, 200)}`);
 }
 
+/** Rendered choices each instant backend keeps: more than one round's texts. */
+const ROUND_CACHE = 4096;
+
+/** The scoring request the controller sends for text prompts (see controller/scheduler/prompt-batcher.ts). */
+const scoringBody = (model: string, prompt: string[]) => ({
+  model,
+  prompt,
+  max_tokens: 0,
+  echo: true,
+  prompt_logprobs: 0,
+  return_token_ids: true,
+  temperature: 0,
+});
+
+/**
+ * Readies the backends for a round of `texts` outside the measurement: each tokenizes them ahead and answers
+ * them once, so during the round it serves the rendered choices from memory and costs almost nothing.
+ */
+async function prepareRound(
+  backends: readonly LocalLmServer[],
+  engines: readonly InstantEngine[],
+  texts: readonly string[],
+): Promise<void> {
+  await Promise.all(
+    backends.map(async (backend, i) => {
+      const engine = engines[i] as InstantEngine;
+      engine.forget();
+      engine.prepare(texts);
+      const pool = new Pool(backend.url, { connections: 1 });
+      try {
+        const prompts = texts.map((t) => engine.promptFor(t));
+        for (let at = 0; at < prompts.length; at += 1024) {
+          const body = scoringBody(engine.name, prompts.slice(at, at + 1024));
+          await postJson(pool, '/v1/completions', body);
+        }
+      } finally {
+        await pool.close();
+      }
+    }),
+  );
+}
+
 /** Runs `tasks` with at most `limit` in flight. */
 async function bounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
@@ -200,17 +246,22 @@ export async function runOverheadBench(options: OverheadOptions = {}): Promise<O
   const concurrency = options.concurrency ?? 16;
   const latencyRuns = options.latencyRuns ?? 500;
 
-  const backends: InstantVllm[] = [];
+  const engines: InstantEngine[] = [];
+  const backends: LocalLmServer[] = [];
   for (let m = 0; m < nModels; m++) {
-    backends.push(await startInstantVllm({ servedName: `m${m}`, addsBos: m % 2 === 0 }));
+    const engine = instantEngine({ name: `m${m}`, addsBos: m % 2 === 0 });
+    engines.push(engine);
+    backends.push(
+      await startLocalLm({ model: engine, maxModelLen: 4096, choiceCacheSize: ROUND_CACHE }),
+    );
   }
-  const names = backends.map((b) => b.servedName);
+  const names = engines.map((e) => e.name);
   const controller = await ControllerChild.start(
     { models: backends.map((b) => ({ name: b.servedName, backends: [b.url] })) },
     options.metrics ?? true,
   );
   const toController = new Pool(controller.url, { connections: concurrency });
-  const toBackend = new Pool((backends[0] as InstantVllm).url, { connections: 1 });
+  const toBackend = new Pool((backends[0] as LocalLmServer).url, { connections: 1 });
   try {
     const cpu: CpuScenario[] = [];
     let tagCounter = 0;
@@ -219,10 +270,7 @@ export async function runOverheadBench(options: OverheadOptions = {}): Promise<O
       const walls: number[] = [];
       for (let r = 0; r < warmup + rounds; r++) {
         const texts = makeTexts(nTexts, words, `r${tagCounter++}`);
-        for (const b of backends) {
-          b.forget();
-          b.prepare(texts);
-        }
+        await prepareRound(backends, engines, texts);
         const tasks: (() => Promise<void>)[] = [];
         for (let i = 0; i < texts.length; i += k) {
           const slice = texts.slice(i, i + k);
@@ -253,26 +301,19 @@ export async function runOverheadBench(options: OverheadOptions = {}): Promise<O
     const latency: LatencyComparison[] = [];
     for (const models of latencyRuns > 0 ? [[names[0] as string], names] : []) {
       const texts = makeTexts(latencyRuns + 50, words, `lat${models.length}`);
-      for (const b of backends) {
-        b.forget();
-        b.prepare(texts);
-      }
+      await prepareRound(backends, engines, texts);
       const direct: number[] = [];
       const through: number[] = [];
-      const backend0 = backends[0] as InstantVllm;
+      const engine0 = engines[0] as InstantEngine;
       for (let i = 0; i < texts.length; i++) {
         const text = texts[i] as string;
         // Interleaved, so that machine noise hits both series alike.
         let t0 = performance.now();
-        await postJson(toBackend, '/v1/completions', {
-          model: backend0.servedName,
-          prompt: [backend0.promptFor(text)],
-          max_tokens: 0,
-          echo: true,
-          prompt_logprobs: 0,
-          return_token_ids: true,
-          temperature: 0,
-        });
+        await postJson(
+          toBackend,
+          '/v1/completions',
+          scoringBody(engine0.name, [engine0.promptFor(text)]),
+        );
         const d = performance.now() - t0;
         t0 = performance.now();
         await postJson(toController, '/v1/perplexity', { texts: [text], models });

@@ -2,24 +2,46 @@
  * @module
  * `npm run score -- --in texts.jsonl --out scores.jsonl`: scores a JSONL file through the API. Each input line is
  * a JSON string or an object with a `text` string (its other fields, e.g. `id`, are copied to the output); each
- * output line holds that line's result, in input order, one for one. Batches go out with bounded concurrency,
- * progress goes to stderr, and `--resume` continues an interrupted run without re-scoring finished lines.
- * A bad input line gets an error object on its output line instead of stopping the run.
- *
- * Options: --url (default $EP_URL or http://127.0.0.1:8000), --key (default $EP_API_KEY; prefer the variable,
- * a key on the command line lands in shell history), --models a,b, --batch 256, --concurrency 4, --resume,
- * --timeout-ms 300000, --retries 5.
+ * output line holds that line's result, in input order, one for one, written as soon as it and every line before
+ * it are scored. Batches go out with bounded concurrency through the typed client's `scoreMany` (split on 413,
+ * retries honouring `Retry-After`), progress goes to stderr, Ctrl-C keeps every finished line, and `--resume`
+ * continues an interrupted run without re-scoring finished lines. A bad input line gets an error object on its
+ * output line instead of stopping the run.
  */
 import { isMainModule } from './lib/main-module.ts';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { EnsembledPerplexityClient } from '../controller/client/index.ts';
-import { scoreBatch } from './lib/score-batch.ts';
-import type { TextOutcome } from './lib/score-batch.ts';
+import {
+  ApiResponseError,
+  EnsembledPerplexityClient,
+  EnsembledPerplexityError,
+} from '../clients/typescript/src/index.ts';
+import type { TextOutcome } from '../clients/typescript/src/index.ts';
 import { countLines, keepCompleteLines } from './lib/score-files.ts';
 import { Progress } from './lib/score-progress.ts';
+
+export const USAGE = `usage: npm run score -- --in texts.jsonl --out scores.jsonl [options]
+
+Scores each line of a JSONL file (a JSON string, or an object with a "text" string whose other fields are
+copied to the output) through the API, and writes one result line per input line, in input order.
+
+Options:
+  --in PATH            input JSONL file (required)
+  --out PATH           output JSONL file (required; overwritten unless --resume)
+  --url URL            API base URL (default: $EP_URL or http://127.0.0.1:8000)
+  --key KEY            API key (default: $EP_API_KEY; prefer the variable, a key on the command line
+                       lands in shell history)
+  --models a,b         models to use (default: all the server has)
+  --batch N            texts per request (default 256)
+  --concurrency N      requests in flight (default 4)
+  --timeout-ms MS      deadline of one request in ms (default 300000)
+  --retries N          retries of a request on overload or backend trouble (default 5)
+  --resume             continue after the complete lines already in --out
+  -h, --help           show this help
+
+Ctrl-C stops the run and keeps every finished line; rerun with --resume to continue.`;
 
 export interface ScoreOptions {
   /** Input JSONL path. */
@@ -66,8 +88,8 @@ export interface ScoreSummary {
   seconds: number;
 }
 
-/** Text bytes per request, well under the server's default 8 MiB per-request budget. */
-const MAX_BATCH_TEXT_BYTES = 4 * 1024 * 1024;
+/** Deadline of the first call, which checks that the server answers and takes the key. */
+const REACH_TIMEOUT_MS = 10_000;
 
 interface InputLine {
   text?: string;
@@ -77,8 +99,10 @@ interface InputLine {
 
 export async function runScore(options: ScoreOptions): Promise<ScoreSummary> {
   const started = performance.now();
-  const batchSize = positive('batch', options.batch ?? 256);
+  const batch = positive('batch', options.batch ?? 256);
   const concurrency = positive('concurrency', options.concurrency ?? 4);
+  const retries = nonNegative('retries', options.retries ?? 5);
+  const timeoutMs = positive('timeout-ms', options.timeoutMs ?? 300_000);
   const total = await countLines(options.inPath);
   const skipped = options.resume ? await keepCompleteLines(options.outPath) : 0;
   if (skipped > total) {
@@ -89,12 +113,19 @@ export async function runScore(options: ScoreOptions): Promise<ScoreSummary> {
   const client = new EnsembledPerplexityClient({
     baseUrl: options.url,
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-    timeoutMs: options.timeoutMs ?? 300_000,
+    timeoutMs,
     connections: concurrency,
   });
+  try {
+    await checkReachable(client, options);
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
   const out = createWriteStream(options.outPath, { flags: options.resume ? 'a' : 'w' });
   const progress =
     options.progress === false ? undefined : new Progress({ total, initial: skipped });
+  progress?.update(skipped);
   const summary: ScoreSummary = {
     total,
     skipped,
@@ -104,68 +135,53 @@ export async function runScore(options: ScoreOptions): Promise<ScoreSummary> {
     interrupted: false,
     seconds: 0,
   };
-  const request = options.models ? { models: [...options.models] } : {};
   const signal = options.signal;
 
-  const inflight: Promise<{ text: string; lines: number }>[] = [];
-  const writeNext = async () => {
-    const done = await (inflight.shift() as Promise<{ text: string; lines: number }>);
-    if (signal?.aborted) return;
-    if (!out.write(done.text)) await once(out, 'drain');
-    summary.written += done.lines;
+  // Lines read but not yet written, in input order; `scoreMany` answers their texts in the same order.
+  const waiting: InputLine[] = [];
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+    summary.written++;
     progress?.update(skipped + summary.written);
     options.onLines?.(skipped + summary.written);
   };
-  const launch = (batch: InputLine[]) => {
-    const texts = batch.filter((l) => l.text !== undefined).map((l) => l.text as string);
-    const scored = texts.length
-      ? scoreBatch(texts, {
-          client,
-          request,
-          retries: options.retries ?? 5,
-          ...(signal ? { signal } : {}),
-        })
-      : Promise.resolve([] as TextOutcome[]);
-    const rendered = scored.then((outcomes) => ({
-      text: render(batch, outcomes, summary),
-      lines: batch.length,
-    }));
-    // Rejections are handled when the batch's turn to be written comes; until then, mark them seen.
-    rendered.catch(() => {});
-    inflight.push(rendered);
+  const writeInvalidLines = async () => {
+    while (waiting[0] && waiting[0].text === undefined) {
+      const line = waiting.shift() as InputLine;
+      summary.invalid++;
+      await write(
+        `${JSON.stringify({ error: { type: 'invalid_input', message: line.invalid } })}\n`,
+      );
+    }
   };
-
-  const input = createInterface({
-    input: createReadStream(options.inPath),
-    crlfDelay: Infinity,
-  });
-  let lineNo = 0;
-  let batch: InputLine[] = [];
-  let batchBytes = 0;
-  try {
+  const input = createInterface({ input: createReadStream(options.inPath), crlfDelay: Infinity });
+  async function* texts(): AsyncGenerator<string> {
+    let lineNo = 0;
     for await (const raw of input) {
-      if (signal?.aborted) break;
       if (lineNo++ < skipped) continue;
       const line = parseInputLine(raw);
-      const bytes = line.text === undefined ? 0 : Buffer.byteLength(line.text);
-      if (batch.length > 0 && batchBytes + bytes > MAX_BATCH_TEXT_BYTES) {
-        launch(batch);
-        batch = [];
-        batchBytes = 0;
-      }
-      batch.push(line);
-      batchBytes += bytes;
-      if (batch.length >= batchSize) {
-        launch(batch);
-        batch = [];
-        batchBytes = 0;
-      }
-      while (inflight.length >= concurrency) await writeNext();
+      waiting.push(line);
+      if (line.text !== undefined) yield line.text;
     }
-    if (batch.length > 0 && !signal?.aborted) launch(batch);
-    while (inflight.length > 0 && !signal?.aborted) await writeNext();
+  }
+
+  try {
+    const outcomes = client.scoreMany(texts(), {
+      batch,
+      concurrency,
+      retry: { retries },
+      ...(options.models ? { request: { models: [...options.models] } } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    for await (const outcome of outcomes) {
+      await writeInvalidLines();
+      const line = waiting.shift() as InputLine;
+      if (outcome.error) summary.textErrors++;
+      await write(`${JSON.stringify({ ...line.extra, ...(outcome as TextOutcome) })}\n`);
+    }
+    await writeInvalidLines();
   } catch (err) {
-    if (!signal?.aborted) throw err;
+    if (!signal?.aborted) throw describeFailure(err, options);
   } finally {
     input.close();
     summary.interrupted = Boolean(signal?.aborted);
@@ -178,21 +194,53 @@ export async function runScore(options: ScoreOptions): Promise<ScoreSummary> {
   return summary;
 }
 
-/** Output lines of one batch: pass-through fields, then the text's result (or the line's error). */
-function render(batch: InputLine[], outcomes: TextOutcome[], summary: ScoreSummary): string {
-  let text = '';
-  let next = 0;
-  for (const line of batch) {
-    if (line.invalid !== undefined) {
-      summary.invalid++;
-      text += `${JSON.stringify({ error: { type: 'invalid_input', message: line.invalid } })}\n`;
-      continue;
+/** Fails fast, naming the URL, when the server cannot be reached or does not take the key. */
+async function checkReachable(
+  client: EnsembledPerplexityClient,
+  options: ScoreOptions,
+): Promise<void> {
+  const signal = AbortSignal.timeout(REACH_TIMEOUT_MS);
+  try {
+    await client.models({
+      signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal,
+      retry: { retries: 0 },
+    });
+  } catch (err) {
+    if (
+      err instanceof EnsembledPerplexityError &&
+      err.code === 'EP_ABORTED' &&
+      signal.aborted &&
+      !options.signal?.aborted
+    ) {
+      throw new Error(`no answer from ${options.url} within ${REACH_TIMEOUT_MS / 1000} s`);
     }
-    const outcome = outcomes[next++] as TextOutcome;
-    if ('error' in outcome && outcome.error) summary.textErrors++;
-    text += `${JSON.stringify({ ...line.extra, ...outcome })}\n`;
+    throw describeFailure(err, options);
   }
-  return text;
+}
+
+/** A message for the person at the terminal: what failed, where, and what to do. */
+function describeFailure(err: unknown, options: ScoreOptions): unknown {
+  if (err instanceof ApiResponseError && err.status === 401) {
+    return new Error(
+      options.apiKey
+        ? `${options.url} refused the API key (${err.message}): check EP_API_KEY or --key`
+        : `${options.url} needs an API key: set EP_API_KEY (or pass --key)`,
+    );
+  }
+  if (err instanceof ApiResponseError) {
+    return new Error(
+      `${options.url} answered ${err.status} ${err.type}${err.param ? ` (${err.param})` : ''}: ${err.message}`,
+    );
+  }
+  if (err instanceof EnsembledPerplexityError && err.code === 'EP_CONNECTION') {
+    return new Error(
+      `cannot reach ${options.url}: ${err.message.replace(/^cannot reach the server: /, '')}`,
+    );
+  }
+  if (err instanceof EnsembledPerplexityError && err.code === 'EP_TIMEOUT') {
+    return new Error(`no answer from ${options.url} in time (raise --timeout-ms?)`);
+  }
+  return err;
 }
 
 export function parseInputLine(raw: string): InputLine {
@@ -218,26 +266,43 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      in: { type: 'string' },
-      out: { type: 'string' },
-      url: { type: 'string' },
-      key: { type: 'string' },
-      models: { type: 'string' },
-      batch: { type: 'string' },
-      concurrency: { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string' },
-      retries: { type: 'string' },
-    },
-  });
-  if (!values.in || !values.out) {
-    throw new Error(
-      'usage: npm run score -- --in texts.jsonl --out scores.jsonl [--url URL] [--models a,b] [--batch 256] [--concurrency 4] [--resume]',
-    );
+function nonNegative(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`--${name} must be a non-negative integer, got ${value}`);
   }
+  return value;
+}
+
+/** Thrown for a command line that cannot run; `main` prints it with the usage. */
+class UsageError extends Error {}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        in: { type: 'string' },
+        out: { type: 'string' },
+        url: { type: 'string' },
+        key: { type: 'string' },
+        models: { type: 'string' },
+        batch: { type: 'string' },
+        concurrency: { type: 'string' },
+        resume: { type: 'boolean', default: false },
+        'timeout-ms': { type: 'string' },
+        retries: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.in || !values.out) throw new UsageError('--in and --out are required');
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort(new Error('interrupted')));
   process.once('SIGTERM', () => stop.abort(new Error('terminated')));
@@ -265,6 +330,7 @@ const invokedDirectly = isMainModule(import.meta.url);
 if (invokedDirectly) {
   main().catch((err: unknown) => {
     console.error(`score: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
+    if (err instanceof UsageError) console.error(`\n${USAGE}`);
+    process.exit(err instanceof UsageError ? 2 : 1);
   });
 }

@@ -2,8 +2,8 @@
  * @module
  * The correctness probe: a fixed text scored as token ids. Its NLL per token is learned once per model at
  * startup; a backend whose answer drifts further than the tolerance serves other weights (or a broken engine)
- * and is ejected, even though its `/health` says 200. Batch composition moves GPU logprobs by ~1e-2 nats,
- * so the tolerance must stay well above that (vllm-api.md §4).
+ * and is ejected, even though its `/health` says 200. Batch composition moves GPU logprobs by ~1e-2 nats
+ * (https://github.com/vllm-project/vllm/issues/5543), so the tolerance must stay well above that.
  */
 import { InvalidLogprobError, sumPromptLogprobs } from '../scoring/logprobs.ts';
 import { BackendError } from './errors.ts';
@@ -25,7 +25,7 @@ export interface GoldenProbe {
 
 /**
  * Learns the golden value from one backend (the one discovery succeeded on). When the backend rejects or
- * mishandles `prompt_logprobs: 0` (vllm-api.md §8.1: not every release may take it), it settles for 1.
+ * mishandles `prompt_logprobs: 0` (not every vLLM release answers it with the actual token), it settles for 1.
  */
 export async function learnGolden(
   client: VllmClient,

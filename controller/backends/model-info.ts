@@ -1,8 +1,11 @@
 /**
  * @module
- * What the controller learns about a model from its backend at startup (vllm-api.md §1.5, §2): the served name,
- * the context length, and how to make every text token scored (the prefix-token rule of lm-evaluation-harness)
- * without a `/tokenize` round trip per text where the tokenizer allows it.
+ * What the controller learns about a model from its backend at startup (vLLM's `GET /v1/models` and
+ * `POST /tokenize`, https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html): the served name, the
+ * context length, and how to make every text token scored without a `/tokenize` round trip per text where the
+ * tokenizer allows it. Completions add BOS by default (`add_special_tokens`), so a tokenizer without BOS leaves
+ * the first token unscored; lm-evaluation-harness's rule is to put BOS, else EOS, in front
+ * (`prefix_token_id`, https://github.com/EleutherAI/lm-evaluation-harness/blob/main/lm_eval/models/vllm_causallms.py).
  */
 import type { VllmClient } from './vllm-client.ts';
 

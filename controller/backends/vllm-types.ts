@@ -1,11 +1,13 @@
 /**
  * @module
- * The parts of vLLM's OpenAI-compatible API the controller uses (shared/reference/vllm-api.md §1–2).
+ * The parts of vLLM's OpenAI-compatible API the controller uses
+ * (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html; the request and response models are in
+ * `vllm/entrypoints/openai/` of https://github.com/vllm-project/vllm).
  * Responses are checked by hand where they are read (see vllm-client.ts): a schema pass over every token of
  * every prompt would cost more CPU than the rest of the request path.
  */
 
-/** `POST /v1/completions` body for prompt scoring (form A of vllm-api.md §1.2). */
+/** `POST /v1/completions` body for prompt scoring: vLLM's own `prompt_logprobs`, echo without generating. */
 export interface CompletionRequest {
   model: string;
   prompt: string[] | number[][];

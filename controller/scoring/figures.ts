@@ -1,7 +1,8 @@
 /**
  * @module
- * The numbers of DESIGN.md ("The numbers"): per-model figures from a text's total NLL, and the ensemble over the
- * models that answered. Pure functions; nothing here can produce NaN or Infinity from valid inputs.
+ * The numbers of the API (README, "What the numbers mean"): per-model figures from a text's total NLL, and the
+ * ensemble over the models that answered. Pure functions; nothing here can produce NaN or Infinity from valid
+ * inputs.
  */
 
 /** What one model says about one text. */

@@ -1,8 +1,9 @@
 /**
  * @module
  * Reading token log-probabilities out of a vLLM `prompt_logprobs` list. The logprob of the actual token is taken
- * by its id (`dict[String(id)]`), never by key order: JSON.parse iterates integer-like keys in ascending order,
- * so the first key is not the actual token (vllm-api.md §1.3).
+ * by its id (`dict[String(id)]`), never by key order: vLLM writes the actual token first, then the top-k
+ * (`vllm/logprobs.py`, https://github.com/vllm-project/vllm), but a JS object lists integer-like keys in
+ * ascending order (https://tc39.es/ecma262/#sec-ordinaryownpropertykeys), so the first key need not be it.
  */
 import type { PromptLogprobs } from '../backends/vllm-types.ts';
 

@@ -1,6 +1,8 @@
 /**
  * @module
- * Public surface of local-lm: small real n-gram language models on CPU behind vLLM's HTTP API.
+ * Public surface of local-lm: vLLM's HTTP API in front of a pluggable model engine: small real n-gram language
+ * models on CPU (the default), `instant` (answers at almost no cost, for overhead benchmarks) or `scripted`
+ * (predictable bytes for tests).
  *
  * @example
  * ```ts
@@ -19,6 +21,17 @@ export {
   type LoadModelOptions,
   type TrainModelOptions,
 } from './models.ts';
+export type { ModelEngine, PositionScore } from './engines/model-engine.ts';
+export { instantEngine, type InstantEngine, type InstantEngineOptions } from './engines/instant.ts';
+export {
+  scriptedEngine,
+  scriptedLogprob,
+  scriptedTokenIds,
+  SCRIPTED_ALTERNATIVE,
+  SCRIPTED_BOS,
+  SCRIPTED_EOS,
+  type ScriptedEngineOptions,
+} from './engines/scripted.ts';
 export { getTokenizer, TOKENIZER_IDS, type Tokenizer, type TokenizerId } from './tokenizers.ts';
 export {
   startLocalLm,
@@ -26,6 +39,8 @@ export {
   type LocalLmServer,
   type LocalLmStats,
 } from './server/local-lm-server.ts';
+export type { ReleaseQuirks } from './server/release-quirks.ts';
+export type { CompletionExchange } from './server/routes.ts';
 export { startLocalFleet, type LocalFleet, type LocalFleetOptions } from './fleet.ts';
 export {
   FAULT_KINDS,
@@ -35,10 +50,11 @@ export {
 } from './server/faults.ts';
 export {
   TIMING_PROFILES,
+  fixedLatency,
   resolveTimingProfile,
   timingForFamily,
   type ModelFamily,
   type TimingProfile,
 } from './server/timing-profiles.ts';
-export { planCall, stepMs } from './server/engine.ts';
+export { planCall, stepMs } from './server/gpu-emulator.ts';
 export { HELD_OUT_SENTENCES } from './held-out.ts';

@@ -1,6 +1,7 @@
 /**
  * @module
- * A LocalModel is a tokenizer plus a trained KN scorer and its served identity. Default models are trained from
+ * A LocalModel is the n-gram engine: a tokenizer plus a trained KN scorer and its served identity, scoring as a
+ * GPU would report it (log-probs rounded to float32). Default models are trained from
  * their corpora on first use and cached on disk (keyed by a hash of the spec and the code version), so later
  * starts only read a file.
  */
@@ -10,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCorpus, paragraphs } from './corpora.ts';
+import type { ModelEngine } from './engines/model-engine.ts';
 import { decodeNgram, encodeNgram } from './kn/serialize.ts';
 import { NgramScorer } from './kn/scorer.ts';
 import { trainNgram } from './kn/train.ts';
@@ -19,14 +21,29 @@ import { getTokenizer, type Tokenizer, type TokenizerId } from './tokenizers.ts'
 /** Bump when training or the file format changes: it invalidates every cached model. */
 export const CODE_VERSION = 'kn-1';
 
-export interface LocalModel {
-  /** Served model name. */
-  readonly name: string;
-  /** Hugging-Face-like id reported as `root`. */
-  readonly root: string;
+export interface LocalModel extends ModelEngine {
   readonly order: number;
-  readonly tokenizer: Tokenizer;
   readonly scorer: NgramScorer;
+}
+
+/** Log-probs travel as float32 on a GPU; rounding gives the controller the values a real server sends. */
+const f32 = ([token, logprob]: [number, number]): [number, number] => [token, Math.fround(logprob)];
+
+function ngramModel(
+  identity: { name: string; root: string; order: number },
+  tokenizer: Tokenizer,
+  scorer: NgramScorer,
+): LocalModel {
+  return {
+    ...identity,
+    tokenizer,
+    scorer,
+    scorePosition(tokens, pos, k) {
+      const s = scorer.scorePosition(tokens, pos, k);
+      return { ...s, logprob: Math.fround(s.logprob), top: s.top.map(f32) };
+    },
+    argmaxNext: (tokens) => scorer.argmaxNext(tokens),
+  };
 }
 
 export interface TrainModelOptions {
@@ -46,13 +63,8 @@ export function trainModel(opts: TrainModelOptions): LocalModel {
   const order = opts.order ?? 3;
   const texts = paragraphs(Array.isArray(opts.corpus) ? opts.corpus : [opts.corpus]);
   const data = trainNgram(encodeAll(tokenizer, texts), order, tokenizer.vocabSize);
-  return {
-    name: opts.name,
-    root: opts.root ?? `local-lm/${opts.name}`,
-    order,
-    tokenizer,
-    scorer: new NgramScorer(data),
-  };
+  const root = opts.root ?? `local-lm/${opts.name}`;
+  return ngramModel({ name: opts.name, root, order }, tokenizer, new NgramScorer(data));
 }
 
 function encodeAll(tokenizer: Tokenizer, texts: readonly string[]): Int32Array[] {
@@ -166,13 +178,8 @@ async function removeStaleVersions(file: string, name: string): Promise<void> {
 
 async function loadOrTrain(spec: ModelSpec, file: string, useWorker: boolean): Promise<LocalModel> {
   const data = await loadOrTrainData(spec, file, useWorker);
-  return {
-    name: spec.name,
-    root: spec.root,
-    order: spec.order,
-    tokenizer: getTokenizer(spec.tokenizer),
-    scorer: new NgramScorer(data),
-  };
+  const identity = { name: spec.name, root: spec.root, order: spec.order };
+  return ngramModel(identity, getTokenizer(spec.tokenizer), new NgramScorer(data));
 }
 
 function tryDecode(buf: Buffer) {

@@ -13,7 +13,8 @@ export type TokenizerId = 'llama' | 'mistral' | 'gpt2' | 'cl100k';
 export const TOKENIZER_IDS: readonly TokenizerId[] = ['llama', 'mistral', 'gpt2', 'cl100k'];
 
 export interface Tokenizer {
-  readonly id: TokenizerId;
+  /** Which vocabulary: a TokenizerId for the real ones, or the name of an engine's own (e.g. `bytes`). */
+  readonly id: string;
   /** Number of token ids (valid ids are 0 … vocabSize − 1). */
   readonly vocabSize: number;
   /** BOS id the tokenizer prepends with `add_special_tokens`, or null (GPT family). */

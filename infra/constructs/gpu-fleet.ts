@@ -68,7 +68,8 @@ export interface GpuFleetProps {
   readonly rootVolumeGiB?: number;
   /**
    * Seconds after launch before ELB health checks can fail a host: image pull, model download and load take
-   * 10-30 minutes on a g6.12xlarge (shared/reference/aws-cdktf.md §5.3 suggests 1800).
+   * 10-30 minutes on a g6.12xlarge, well past the Auto Scaling default of 300 s
+   * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html).
    * @default 1800
    */
   readonly healthCheckGraceSeconds?: number;

@@ -1,7 +1,8 @@
 /**
  * @module
- * The reference workload (DESIGN.md): four 7B-class models, one per L4 of a g6.12xlarge. The stack's
- * defaults (infra/config.ts) and images/compose.yaml both start from this list.
+ * The reference workload, the seed project's four models (https://github.com/haizelabs/ensembled-perplexity),
+ * one per L4 of a g6.12xlarge. The stack's defaults (infra/config.ts) and images/compose.yaml both start from
+ * this list.
  */
 import type { ModelDeployment } from './types.ts';
 

@@ -14,9 +14,11 @@ import type { PlacedModel } from './placement.ts';
 export const DEFAULT_VLLM_IMAGE = 'vllm/vllm-openai:v0.31.0';
 
 /**
- * Serving defaults for a scoring-only workload on a 24 GB L4 (shared/reference/vllm-api.md §3).
- * Prompt logprobs materialise logits for every batched token (about tokens × vocab × 6 bytes, outside vLLM's
- * memory profile), so memory utilisation stays below vLLM's 0.92 and batched tokens stay at 2048.
+ * Serving defaults for a scoring-only workload on a 24 GB L4 (flags:
+ * https://docs.vllm.ai/en/latest/configuration/engine_args.html). Prompt logprobs materialise logits for every
+ * batched token (about tokens × vocab × 6 bytes, outside vLLM's memory profile:
+ * https://github.com/vllm-project/vllm/issues/5907), so memory utilisation stays below vLLM's 0.92 and batched
+ * tokens stay at 2048.
  */
 export const DEFAULT_VLLM_TUNING = {
   gpuMemoryUtilization: 0.85,

@@ -1,9 +1,9 @@
 /**
  * @module
  * Reference numbers for the seed table: the seed's published times (4 × L4, vLLM 0.4.1) and what the L4 cost
- * model (shared/reference/l4-cost-model.md, §5c) predicts for one call of N prompts, computed with local-lm's
- * own step planner so the projection and the emulator cannot disagree. Four models run in parallel, so a call
- * takes as long as its slowest model (Mistral).
+ * model (images/local-lm/README.md, "Timing: the L4 cost model") predicts for one call of N prompts, computed
+ * with local-lm's own step planner so the projection and the emulator cannot disagree. Four models run in
+ * parallel, so a call takes as long as its slowest model (Mistral).
  */
 import { planCall } from '../../images/local-lm/index.ts';
 import { timingForFamily } from '../../images/local-lm/server/timing-profiles.ts';
@@ -21,7 +21,7 @@ export const SEED_PUBLISHED: Readonly<Record<number, number>> = {
 const REFERENCE_FAMILIES: readonly ModelFamily[] = ['mistral', 'llama', 'llama', 'phi2'];
 
 /**
- * Positions per prompt, as in the cost model's own table (§5c), so its published predictions are reproduced.
+ * Positions per prompt, as in the cost model's own table, so its published predictions are reproduced.
  * A BOS token would add 2 % on the Llama and Mistral rows.
  */
 const POSITIONS_PER_PROMPT = 50;

@@ -5,7 +5,7 @@
  * the median and best time, texts/s and tokens/s, next to the seed's published times and, when asked, the L4
  * cost model's prediction.
  */
-import type { EnsembledPerplexityClient } from '../../controller/client/index.ts';
+import type { EnsembledPerplexityClient } from '../../clients/typescript/src/index.ts';
 import { benchPrompts } from './bench-prompts.ts';
 
 export interface SeedTableOptions {

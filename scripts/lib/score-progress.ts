@@ -45,9 +45,11 @@ export class Progress {
 
   /** Records that `done` lines (in all) are finished; draws when it is time. */
   update(done: number): void {
+    // The first finished line shows at once, so a slow start is visibly alive.
+    const first = this.#done === this.#initial && done > this.#initial;
     this.#done = done;
     const now = this.#now();
-    if (now - this.#lastDraw < (this.#tty ? TTY_REDRAW_MS : this.#plainEveryMs)) return;
+    if (!first && now - this.#lastDraw < (this.#tty ? TTY_REDRAW_MS : this.#plainEveryMs)) return;
     this.#lastDraw = now;
     this.#draw(false);
   }

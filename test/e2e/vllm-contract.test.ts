@@ -1,5 +1,5 @@
 /**
- * The controller's vLLM client against local-lm: both sides read the same shapes (shared/reference/vllm-api.md),
+ * The controller's vLLM client against local-lm: both sides read the same shapes (vLLM's completion API),
  * including an actual token outside the top-k and JSON key order that differs from the order on the wire.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

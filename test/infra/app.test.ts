@@ -1,18 +1,18 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { resolveControllerBundle } from '../../infra/bundle.ts';
 import { SettingsError } from '../../infra/config.ts';
 import { REPO_ROOT } from '../../infra/context.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const run = promisify(execFile);
 
 describe('the cdktf app', () => {
   it('uses a prebuilt bundle when the settings name one, and fails clearly when it is missing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-app-'));
+    const dir = tempDir('ep-app-');
     writeFileSync(join(dir, 'prebuilt.mjs'), 'x');
     await expect(
       resolveControllerBundle({ controllerBundle: 'prebuilt.mjs' }, dir),
@@ -26,7 +26,7 @@ describe('the cdktf app', () => {
   });
 
   it('otherwise builds the bundle with scripts/build-bundle.ts and keeps its sha256', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-app-'));
+    const dir = tempDir('ep-app-');
     mkdirSync(join(dir, 'scripts'));
     writeFileSync(
       join(dir, 'scripts/build-bundle.ts'),
@@ -44,7 +44,7 @@ describe('the cdktf app', () => {
   });
 
   it('`tsx infra/main.ts` writes cdktf.out/stacks/<name> without the cdktf CLI', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-app-'));
+    const dir = tempDir('ep-app-');
     writeFileSync(join(dir, 'controller.mjs'), 'x');
     const context = { name: 'smoke', controllerBundle: join(dir, 'controller.mjs') };
     await run(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'infra/main.ts')], {

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fleetCost, GPU_INSTANCE_TYPES, parseSettings, SettingsError } from '../../infra/config.ts';
 import { loadSettings, readRawContext, REPO_ROOT } from '../../infra/context.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 describe('deployment settings', () => {
   it('defaults reproduce the reference workload', () => {
@@ -99,7 +99,7 @@ describe('deployment settings', () => {
   });
 
   it('reads cdktf.json when run outside the cdktf CLI', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-ctx-'));
+    const dir = tempDir('ep-ctx-');
     const file = join(dir, 'cdktf.json');
     writeFileSync(file, JSON.stringify({ app: 'x', context: { hostCount: 3 } }));
     expect(loadSettings({}, file).hostCount).toBe(3);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnsembledPerplexityClient } from '../../controller/client/index.ts';
+import { EnsembledPerplexityClient } from '../../clients/typescript/src/index.ts';
 import type { RunningController } from '../../controller/main.ts';
 import { runBench } from '../../scripts/bench.ts';
 import { SEED_PUBLISHED, modelledSeconds } from '../../scripts/lib/bench-cost-model.ts';
@@ -71,7 +71,7 @@ describe('bench: seed table on a tiny stack', () => {
   });
 
   it("reproduces the cost model's published predictions for the L4 goal profile", () => {
-    // shared/reference/l4-cost-model.md §5c, goal-bf16 column: 0.072, 0.140, 1.28, 12.74 s.
+    // images/local-lm/README.md, timing table, goal-bf16 column: 0.072, 0.140, 1.29, 12.76 s.
     expect(modelledSeconds('l4-goal-bf16', 1)).toBeCloseTo(0.072, 2);
     expect(modelledSeconds('l4-goal-bf16', 10)).toBeCloseTo(0.14, 2);
     expect(modelledSeconds('l4-goal-bf16', 100)).toBeCloseTo(1.28, 1);

@@ -9,16 +9,8 @@
  * of n_1 … n_L get explicit terms; every other token is G · P0(v), whose order is known in advance. That makes
  * rank and top-k cost O(|S| + log V) per position instead of O(V).
  */
+import type { PositionScore } from '../engines/model-engine.ts';
 import { childOf, discountFor, findFollower, type NgramData } from './ngram-data.ts';
-
-export interface PositionScore {
-  token: number;
-  logprob: number;
-  /** 1 + number of other tokens at least as likely (vLLM: count of logprobs ≥ the token's). */
-  rank: number;
-  /** Top-k as [token, logprob], most likely first; ties broken by lower id. Empty when k = 0. */
-  top: [number, number][];
-}
 
 export class NgramScorer {
   readonly data: NgramData;

@@ -1,10 +1,11 @@
 /**
  * @module
- * Validation of `POST /v1/completions` the way vLLM does it (shared/reference/vllm-api.md §1): field types, the
+ * Validation of `POST /v1/completions` the way vLLM does it (`CompletionRequest` and its renderer in
+ * https://github.com/vllm-project/vllm, `vllm/entrypoints/openai/`): field types, the
  * served-name check (404), logprob caps, prompt list rules, tokenization and the context-length check. Any bad
  * prompt fails the whole request with 400.
  */
-import type { LocalModel } from '../models.ts';
+import type { ModelEngine } from '../engines/model-engine.ts';
 import { badRequest, VllmError } from './errors.ts';
 
 /** vLLM's `--max-logprobs` default. */
@@ -16,6 +17,8 @@ export interface PlannedPrompt {
   tokens: number[];
   /** The prompt as text (string prompts as given; token prompts decoded). */
   text: string;
+  /** Whether the request gave it as text (else as token ids). */
+  fromText: boolean;
 }
 
 export interface CompletionPlan {
@@ -25,6 +28,7 @@ export interface CompletionPlan {
   promptLogprobs: number | null;
   logprobs: number | null;
   returnTokenIds: boolean;
+  addSpecialTokens: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -94,7 +98,7 @@ function promptList(prompt: unknown): (string | number[])[] {
 /** Validates a request body against the served model; throws VllmError (400/404) on the first problem. */
 export function planCompletion(
   raw: unknown,
-  model: LocalModel,
+  model: ModelEngine,
   maxModelLen: number,
 ): CompletionPlan {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -146,12 +150,12 @@ export function planCompletion(
           'Either prompt or prompt_embeds must be provided and non-empty.',
           'prompt',
         );
-      return { tokens: model.tokenizer.encode(p, addSpecial), text: p };
+      return { tokens: model.tokenizer.encode(p, addSpecial), text: p, fromText: true };
     }
     for (const t of p) {
       if (t < 0 || t >= vocab) throw badRequest(`Token id ${t} is out of vocabulary`, 'prompt');
     }
-    return { tokens: p, text: model.tokenizer.decode(p) };
+    return { tokens: p, text: model.tokenizer.decode(p), fromText: false };
   });
 
   // vLLM: max input = max_model_len − (max_tokens or 0); echo with max_tokens 0 may use the whole context.
@@ -174,5 +178,6 @@ export function planCompletion(
     promptLogprobs: plannedPromptLogprobs,
     logprobs,
     returnTokenIds,
+    addSpecialTokens: addSpecial,
   };
 }

@@ -5,9 +5,11 @@
  * it (echo with `max_tokens: 0` still generates one token internally: completion_tokens = 1).
  */
 import { randomBytes } from 'node:crypto';
-import type { LocalModel } from '../models.ts';
+import type { ModelEngine } from '../engines/model-engine.ts';
+import type { ChoiceCache, RenderedChoice } from './choice-cache.ts';
 import type { CompletionPlan, PlannedPrompt } from './completion-request.ts';
 import { promptLogprobsJson, pyFloat, rawObject, type LogprobEntry } from './json.ts';
+import type { ReleaseQuirks } from './release-quirks.ts';
 
 /** vLLM's stand-in for −∞ in prompt logprobs. */
 export const NEG_INF_LOGPROB = -9999.0;
@@ -15,21 +17,16 @@ export const NEG_INF_LOGPROB = -9999.0;
 export interface ScoreOptions {
   /** Fault injection: report −9999 for the actual token at this position of every prompt (clamped). */
   negInfPosition?: number | null;
+  quirks?: ReleaseQuirks;
+  /** Answers repeated text prompts from memory (skipped while a negInf fault is in effect). */
+  cache?: ChoiceCache;
 }
 
-interface ChoiceResult {
-  json: string;
-  promptTokens: number;
-  completionTokens: number;
-}
+/** vLLM writes −∞ (and anything below its sentinel) as the sentinel. */
+const wire = (x: number) => (x <= NEG_INF_LOGPROB || !Number.isFinite(x) ? NEG_INF_LOGPROB : x);
 
-/** Log-probs travel as float32 on a GPU; rounding to float32 gives the controller realistic values. */
-const f32 = (x: number) =>
-  x <= NEG_INF_LOGPROB || !Number.isFinite(x) ? NEG_INF_LOGPROB : Math.fround(x);
-
-function scorePrompt(model: LocalModel, prompt: PlannedPrompt, k: number, opts: ScoreOptions) {
+function scorePrompt(model: ModelEngine, prompt: PlannedPrompt, k: number, opts: ScoreOptions) {
   const toks = prompt.tokens;
-  const scorer = model.scorer;
   const tok = model.tokenizer;
   const positions: (LogprobEntry[] | null)[] = [null];
   const badPos =
@@ -37,15 +34,15 @@ function scorePrompt(model: LocalModel, prompt: PlannedPrompt, k: number, opts: 
       ? -1
       : Math.min(Math.max(1, opts.negInfPosition), toks.length - 1);
   for (let i = 1; i < toks.length; i++) {
-    const s = scorer.scorePosition(toks, i, k);
-    const actual = i === badPos ? NEG_INF_LOGPROB : f32(s.logprob);
+    const s = model.scorePosition(toks, i, k);
+    const actual = i === badPos ? NEG_INF_LOGPROB : wire(s.logprob);
     const entries: LogprobEntry[] = [
       { token: s.token, logprob: actual, rank: s.rank, decoded: tok.decodedToken(s.token) },
     ];
     s.top.forEach(([t, lp], r) => {
       entries.push({
         token: t,
-        logprob: t === s.token ? actual : f32(lp),
+        logprob: t === s.token ? actual : wire(lp),
         rank: r + 1,
         decoded: tok.decodedToken(t),
       });
@@ -57,7 +54,7 @@ function scorePrompt(model: LocalModel, prompt: PlannedPrompt, k: number, opts: 
 
 /** Classic OpenAI echo `logprobs` object (keys of top_logprobs are decoded strings, so equal strings collide). */
 function classicLogprobs(
-  model: LocalModel,
+  model: ModelEngine,
   tokens: readonly number[],
   positions: readonly (LogprobEntry[] | null)[],
 ): string {
@@ -89,12 +86,12 @@ function classicLogprobs(
   ]);
 }
 
-function choice(
-  model: LocalModel,
+function renderChoice(
+  model: ModelEngine,
   plan: CompletionPlan,
   index: number,
   opts: ScoreOptions,
-): ChoiceResult {
+): RenderedChoice {
   const prompt = plan.prompts[index]!;
   const k = Math.max(plan.promptLogprobs ?? 0, plan.logprobs ?? 0);
   const wantScores = plan.promptLogprobs !== null || (plan.echo && plan.logprobs !== null);
@@ -105,7 +102,7 @@ function choice(
   const seq = [...prompt.tokens];
   const generated: number[] = [];
   for (let i = 0; i < toGenerate; i++) {
-    const next = model.scorer.argmaxNext(seq);
+    const next = model.argmaxNext(seq);
     generated.push(next);
     seq.push(next);
   }
@@ -121,17 +118,17 @@ function choice(
       logprobs = classicLogprobs(model, prompt.tokens, positions);
     else {
       const genPositions = generated.map((_, j) => {
-        const s = model.scorer.scorePosition(seq, prompt.tokens.length + j, plan.logprobs!);
+        const s = model.scorePosition(seq, prompt.tokens.length + j, plan.logprobs!);
         return [
           {
             token: s.token,
-            logprob: f32(s.logprob),
+            logprob: wire(s.logprob),
             rank: s.rank,
             decoded: model.tokenizer.decodedToken(s.token),
           },
           ...s.top.map(([t, lp], r) => ({
             token: t,
-            logprob: f32(lp),
+            logprob: wire(lp),
             rank: r + 1,
             decoded: model.tokenizer.decodedToken(t),
           })),
@@ -144,8 +141,11 @@ function choice(
     }
   }
 
+  // A release with the empty-dict quirk drops every entry when no alternatives were asked for.
+  const emptyDicts = opts.quirks?.emptyPromptLogprobsAtZero && plan.promptLogprobs === 0;
+  const visible = (p: (LogprobEntry[] | null)[]) => (emptyDicts ? p.map((e) => e && []) : p);
+
   const fields: [string, string][] = [
-    ['index', String(index)],
     ['text', JSON.stringify(text)],
     ['logprobs', logprobs],
     ['finish_reason', '"length"'],
@@ -155,11 +155,11 @@ function choice(
   if (plan.returnTokenIds) fields.push(['token_ids', JSON.stringify(generated)]);
   fields.push([
     'prompt_logprobs',
-    plan.promptLogprobs !== null && positions ? promptLogprobsJson(positions) : 'null',
+    plan.promptLogprobs !== null && positions ? promptLogprobsJson(visible(positions)) : 'null',
   ]);
   if (plan.returnTokenIds) fields.push(['prompt_token_ids', JSON.stringify(prompt.tokens)]);
   return {
-    json: rawObject(fields),
+    rest: rawObject(fields).slice(1),
     promptTokens: prompt.tokens.length,
     completionTokens: generated.length,
   };
@@ -174,18 +174,26 @@ const PROMPTS_PER_SLICE = 8;
  * modelled GPU time instead of adding to it). Stops early when `signal` aborts.
  */
 export async function completionResponse(
-  model: LocalModel,
+  model: ModelEngine,
   plan: CompletionPlan,
   opts: ScoreOptions = {},
   signal?: AbortSignal,
 ): Promise<string> {
-  const choices: ChoiceResult[] = [];
+  const choices: RenderedChoice[] = [];
+  const cache =
+    opts.negInfPosition === undefined || opts.negInfPosition === null ? opts.cache : undefined;
   for (let i = 0; i < plan.prompts.length; i++) {
     if (i > 0 && i % PROMPTS_PER_SLICE === 0) {
       await new Promise((r) => setImmediate(r));
       signal?.throwIfAborted();
     }
-    choices.push(choice(model, plan, i, opts));
+    const key = cache?.key(plan, plan.prompts[i]!) ?? null;
+    let rendered = key === null ? undefined : cache!.get(key);
+    if (!rendered) {
+      rendered = renderChoice(model, plan, i, opts);
+      if (key !== null) cache!.set(key, rendered);
+    }
+    choices.push(rendered);
   }
   const promptTokens = choices.reduce((a, c) => a + c.promptTokens, 0);
   const completionTokens = choices.reduce((a, c) => a + c.completionTokens, 0);
@@ -194,7 +202,7 @@ export async function completionResponse(
     ['object', '"text_completion"'],
     ['created', String(Math.floor(Date.now() / 1000))],
     ['model', JSON.stringify(model.name)],
-    ['choices', `[${choices.map((c) => c.json).join(',')}]`],
+    ['choices', `[${choices.map((c, i) => `{"index":${i},${c.rest}`).join(',')}]`],
     // Present (null) in newer vLLM responses; kept so parsers meet them.
     ['service_tier', 'null'],
     ['system_fingerprint', 'null'],

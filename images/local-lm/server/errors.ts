@@ -1,7 +1,8 @@
 /**
  * @module
  * vLLM's error replies. Newer releases answer `{"error":{message,type,param,code}}`; older ones a flat
- * `{"object":"error",message,type,param,code}` (shared/reference/vllm-api.md §1.7). Both can be emitted so the
+ * `{"object":"error",message,type,param,code}` (`ErrorResponse` in https://github.com/vllm-project/vllm,
+ * `vllm/entrypoints/openai/protocol.py` before the move to `vllm/entrypoints/serve/`). Both can be emitted so the
  * controller's parser is tested on each.
  */
 

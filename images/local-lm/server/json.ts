@@ -20,29 +20,29 @@ export function pyFloat(x: number): string {
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
   if (Object.is(x, -0)) return '-0.0';
-  let s = String(x);
-  if (Number.isInteger(x) && !s.includes('e')) return `${s}.0`;
+  const s = String(x);
+  if (!s.includes('e')) return Number.isInteger(x) ? `${s}.0` : s;
   // JS writes 1e-7 / 1e+21; Python writes 1e-07 / 1e+21 (at least two exponent digits).
-  s = s.replace(/e([+-])(\d)$/, 'e$10$2');
-  return s;
+  return s.replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
 /** A prompt-logprob dict in insertion order; a duplicate token keeps its first slot and takes the later rank. */
 export function logprobDict(entries: readonly LogprobEntry[]): string {
-  const order: number[] = [];
-  const byToken = new Map<number, LogprobEntry>();
+  // At most k + 1 ≤ 21 entries: a linear scan beats a Map here.
+  const unique: LogprobEntry[] = [];
   for (const e of entries) {
-    const prev = byToken.get(e.token);
-    if (!prev) order.push(e.token);
+    const at = unique.findIndex((u) => u.token === e.token);
     // Python dict update: the key keeps its position, the value is replaced.
-    byToken.set(e.token, prev ? { ...prev, rank: e.rank, logprob: e.logprob } : e);
+    if (at < 0) unique.push(e);
+    else unique[at] = { ...unique[at]!, rank: e.rank, logprob: e.logprob };
   }
-  const parts = order.map((t) => {
-    const e = byToken.get(t)!;
+  let out = '{';
+  for (const e of unique) {
     const rank = e.rank === null ? 'null' : String(e.rank);
-    return `"${t}":{"logprob":${pyFloat(e.logprob)},"rank":${rank},"decoded_token":${JSON.stringify(e.decoded)}}`;
-  });
-  return `{${parts.join(',')}}`;
+    if (out.length > 1) out += ',';
+    out += `"${e.token}":{"logprob":${pyFloat(e.logprob)},"rank":${rank},"decoded_token":${JSON.stringify(e.decoded)}}`;
+  }
+  return `${out}}`;
 }
 
 /** `[null, {...}, ...]` for a whole prompt. */

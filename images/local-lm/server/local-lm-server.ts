@@ -1,23 +1,30 @@
 /**
  * @module
- * One model behind a vLLM-compatible HTTP server on plain node:http (raw socket control is needed for the
- * faults: refusing connections on the same port, dying mid-response, hanging). Counts requests received,
- * completed and cancelled (client gone before the reply was written).
+ * One model engine behind a vLLM-compatible HTTP server on plain node:http (raw socket control is needed for
+ * the faults: refusing connections on the same port, dying mid-response, hanging). Counts requests received,
+ * completed and cancelled (client gone before the reply was written). The only vLLM-shaped server of the
+ * project: local stacks, tests and benchmarks differ only in the engine and options they start it with.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadModel, type LocalModel } from '../models.ts';
+import type { ModelEngine } from '../engines/model-engine.ts';
+import { loadModel } from '../models.ts';
+import { ChoiceCache } from './choice-cache.ts';
 import { handleControl } from './control.ts';
-import { Engine } from './engine.ts';
+import { GpuEmulator } from './gpu-emulator.ts';
 import { VllmError, type ErrorFormat } from './errors.ts';
 import { FaultState, parseFaultSpec, type FaultControls, type FaultSpec } from './faults.ts';
 import { sendReply, type Reply } from './http-io.ts';
 import { Listener } from './listener.ts';
-import { dispatch, errorReply, type RouteContext } from './routes.ts';
+import type { ReleaseQuirks } from './release-quirks.ts';
+import { dispatch, errorReply, type CompletionExchange, type RouteContext } from './routes.ts';
 import { resolveTimingProfile, type TimingProfile } from './timing-profiles.ts';
 
 export interface LocalLmOptions {
-  /** A model, or the served name of a default model (loaded from the cache or trained). */
-  model: LocalModel | string;
+  /**
+   * The engine to serve (an n-gram model, `instantEngine(...)`, `scriptedEngine(...)`), or the served name of a
+   * default n-gram model (loaded from the cache or trained).
+   */
+  model: ModelEngine | string;
   /** @default '127.0.0.1' */
   host?: string;
   /** 0 lets the OS choose. @default 0 */
@@ -32,6 +39,15 @@ export interface LocalLmOptions {
   errorFormat?: ErrorFormat;
   /** Model cache directory when `model` is a name. @default - see defaultCacheDir() */
   cacheDir?: string;
+  /** Behaviours of particular vLLM releases to reproduce. @default - none */
+  quirks?: ReleaseQuirks;
+  /** Sees each completion's request and response body as soon as the body is ready (before GPU time). */
+  onCompletion?: (exchange: CompletionExchange) => void;
+  /**
+   * Keep the rendered choices of this many recent text prompts and answer repeats from memory, so a benchmark
+   * can warm the server and then measure only its client. @default 0 - off: every request is computed
+   */
+  choiceCacheSize?: number;
 }
 
 export interface LocalLmStats {
@@ -49,7 +65,7 @@ export interface LocalLmServer {
   readonly url: string;
   readonly port: number;
   readonly servedName: string;
-  readonly model: LocalModel;
+  readonly model: ModelEngine;
   readonly faults: FaultControls;
   stats(): LocalLmStats;
   /** Stops listening and destroys every open socket (hanging requests included). */
@@ -67,7 +83,7 @@ export async function startLocalLm(opts: LocalLmOptions): Promise<LocalLmServer>
     throw new Error(`maxModelLen must be an integer ≥ 2, got ${maxModelLen}`);
   }
   const errorFormat = opts.errorFormat ?? 'new';
-  const engine = opts.timing ? new Engine(resolveTimingProfile(opts.timing)) : null;
+  const gpu = opts.timing ? new GpuEmulator(resolveTimingProfile(opts.timing)) : null;
 
   const stats = { received: 0, completed: 0, cancelled: 0, byPath: {} as Record<string, number> };
   const counters = { promptTokens: 0, success: 0, computing: 0 };
@@ -75,12 +91,15 @@ export async function startLocalLm(opts: LocalLmOptions): Promise<LocalLmServer>
     model,
     maxModelLen,
     errorFormat,
-    engine,
+    gpu,
+    quirks: opts.quirks ?? {},
+    onCompletion: opts.onCompletion,
+    choiceCache: opts.choiceCacheSize ? new ChoiceCache(opts.choiceCacheSize) : undefined,
     createdAt: Math.floor(Date.now() / 1000),
-    // Without the timing model the CPU is the engine: a completion being computed is "running".
+    // Without the timing model the CPU is the GPU: a completion being computed is "running".
     gauges: () =>
-      engine
-        ? { running: engine.running, waiting: engine.waiting }
+      gpu
+        ? { running: gpu.running, waiting: gpu.waiting }
         : { running: counters.computing, waiting: 0 },
     counters,
   };
@@ -194,7 +213,7 @@ export async function startLocalLm(opts: LocalLmOptions): Promise<LocalLmServer>
       if (closed) return;
       closed = true;
       state.reset();
-      engine?.close();
+      gpu?.close();
       releaseHung();
       await listener.stop();
     },

@@ -4,21 +4,36 @@
  * (local-lm-server.ts) owns sockets, faults and counters; nothing here writes to a socket.
  */
 import type { IncomingMessage } from 'node:http';
-import type { LocalModel } from '../models.ts';
+import type { ModelEngine } from '../engines/model-engine.ts';
+import type { ChoiceCache } from './choice-cache.ts';
 import { planCompletion } from './completion-request.ts';
 import { completionResponse } from './completion-response.ts';
-import type { Engine } from './engine.ts';
+import type { GpuEmulator } from './gpu-emulator.ts';
 import { badRequest, errorBody, VllmError, type ErrorFormat } from './errors.ts';
 import { JSON_TYPE, readBody, type Reply } from './http-io.ts';
+import type { ReleaseQuirks } from './release-quirks.ts';
+
+/** One answered completion, for observers such as a test's request log. */
+export interface CompletionExchange {
+  readonly request: Record<string, unknown>;
+  /** The response body as written (before any fault garbles it). */
+  readonly response: string;
+}
 
 export interface RouteContext {
-  model: LocalModel;
+  model: ModelEngine;
   maxModelLen: number;
   errorFormat: ErrorFormat;
-  engine: Engine | null;
+  /** GPU time emulation, or null to answer as fast as the CPU can. */
+  gpu: GpuEmulator | null;
+  quirks: ReleaseQuirks;
+  /** Rendered choices of recent text prompts, when the server keeps them. */
+  choiceCache?: ChoiceCache;
+  /** Sees each completion's request and response body as soon as the body is ready. */
+  onCompletion?: (exchange: CompletionExchange) => void;
   createdAt: number;
   gauges(): { running: number; waiting: number };
-  /** Totals for /metrics, and completions being computed (the "running" gauge when no engine is emulated). */
+  /** Totals for /metrics, and completions being computed (the "running" gauge when no GPU is emulated). */
   counters: { promptTokens: number; success: number; computing: number };
 }
 
@@ -93,6 +108,13 @@ export function tokenizeReply(ctx: RouteContext, raw: unknown): Reply {
   if (typeof strs !== 'boolean')
     throw badRequest('return_token_strs must be a boolean', 'return_token_strs');
   const tokens = ctx.model.tokenizer.encode(body.prompt, add);
+  if (ctx.quirks.tokenizeRejectsOverlong && tokens.length > ctx.maxModelLen) {
+    throw badRequest(
+      `This model's maximum context length is ${ctx.maxModelLen} tokens. However, your request has ` +
+        `${tokens.length} input tokens. Please reduce the length of the input messages.`,
+      'max_model_len',
+    );
+  }
   return json(200, {
     count: tokens.length,
     max_model_len: ctx.maxModelLen,
@@ -127,11 +149,15 @@ export async function completionsReply(
   const plan = planCompletion(raw, ctx.model, ctx.maxModelLen);
   ctx.counters.computing++;
   try {
-    const compute = completionResponse(ctx.model, plan, { negInfPosition }, signal);
-    // With the timing model, the CPU work overlaps the emulated engine time and the reply waits for both
+    const options = { negInfPosition, quirks: ctx.quirks, cache: ctx.choiceCache };
+    const compute = completionResponse(ctx.model, plan, options, signal).then((response) => {
+      ctx.onCompletion?.({ request: raw as Record<string, unknown>, response });
+      return response;
+    });
+    // With the timing model, the CPU work overlaps the emulated GPU time and the reply waits for both
     // (Promise.all also handles a late rejection of the other one, e.g. on abort).
     const tokens = plan.prompts.map((p) => p.tokens.length);
-    const [body] = await Promise.all([compute, ctx.engine?.run(tokens, signal)]);
+    const [body] = await Promise.all([compute, ctx.gpu?.run(tokens, signal)]);
     signal.throwIfAborted();
     ctx.counters.promptTokens += tokens.reduce((a, t) => a + t, 0);
     ctx.counters.success += plan.prompts.length;

@@ -1,7 +1,7 @@
 /**
  * @module
- * Named timing profiles for the GPU-engine emulator. Every number comes from the "Parameters" table of
- * shared/reference/l4-cost-model.md (§5c): per step `a + max(m, b × tokens)`, at most `c` sequences and `d` tokens
+ * Named timing profiles for the GPU-engine emulator; where each number comes from is in images/local-lm/README.md
+ * ("Timing: the L4 cost model"): per step `a + max(m, b × tokens)`, at most `c` sequences and `d` tokens
  * per step, plus `A` per call. "seed" reproduces the seed's vLLM 0.4.1 (whole prompts per step, no chunked
  * prefill); "l4-goal" is current vLLM V1 on an L4 (chunked prefill); "floor" is the datasheet bound.
  */
@@ -99,4 +99,19 @@ export type ModelFamily = 'mistral' | 'llama' | 'phi2';
 export function timingForFamily(p: TimingProfile | string, family: ModelFamily): TimingProfile {
   if (typeof p === 'string' && ALIASES[p]) return resolveTimingProfile(`${p}-${family}`);
   return resolveTimingProfile(p);
+}
+
+/** A profile in which every call takes `ms` and the steps take no time: a plain fixed response delay. */
+export function fixedLatency(ms: number): TimingProfile {
+  if (!(ms >= 0)) throw new Error(`a fixed latency must be ≥ 0 ms, got ${ms}`);
+  return {
+    name: `fixed-${ms}ms`,
+    callMs: ms,
+    stepMs: 0,
+    tokenMs: 0,
+    floorMs: 0,
+    maxSeqs: Infinity,
+    maxTokens: Infinity,
+    chunkedPrefill: true,
+  };
 }

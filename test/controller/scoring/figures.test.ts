@@ -4,7 +4,7 @@ import { sumPromptLogprobs, InvalidLogprobError } from '../../../controller/scor
 import { wordCount, utf8Bytes } from '../../../controller/scoring/text-stats.ts';
 
 describe('modelFigures', () => {
-  it('follows the formulas of DESIGN.md', () => {
+  it('follows the formulas of the README (What the numbers mean)', () => {
     const f = modelFigures(12, 4, { bytes: 10, words: 3 }, 1);
     expect(f.perplexity).toBeCloseTo(Math.exp(3), 12);
     expect(f.bits_per_byte).toBeCloseTo(12 / (10 * Math.LN2), 12);

@@ -4,7 +4,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
-  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -78,48 +77,45 @@ describe('buildControllerBundle', () => {
     expect(sum).toBe(a.sha256);
   });
 
-  it.runIf(existsSync(join(ROOT, 'controller/main.ts')))(
-    'bundles the real controller, which starts and answers /healthz',
-    async () => {
-      const result = await buildControllerBundle({ outFile: join(tmp, 'real', 'controller.mjs') });
-      const copy = isolate(result.outFile, 'controller');
-      const config = join(tmp, 'config.json');
-      writeFileSync(
-        config,
-        JSON.stringify({
-          host: '127.0.0.1',
-          port: 0,
-          models: [{ name: 'm', backends: ['http://127.0.0.1:9'] }],
-        }),
-      );
-      const child = spawn(process.execPath, [copy], {
-        env: { ...process.env, EP_CONFIG: config, EP_LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          const timer = setTimeout(
-            () => reject(new Error(`no "listening" log in 20 s:\n${out}`)),
-            20_000,
-          );
-          child.stdout.on('data', (chunk: Buffer) => {
-            out += chunk.toString();
-            const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-            if (m) {
-              clearTimeout(timer);
-              resolve(m[1] as string);
-            }
-          });
-          child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-          child.on('exit', (code) => reject(new Error(`controller exited with ${code}:\n${out}`)));
+  it('bundles the real controller, which starts and answers /healthz', async () => {
+    const result = await buildControllerBundle({ outFile: join(tmp, 'real', 'controller.mjs') });
+    const copy = isolate(result.outFile, 'controller');
+    const config = join(tmp, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        host: '127.0.0.1',
+        port: 0,
+        models: [{ name: 'm', backends: ['http://127.0.0.1:9'] }],
+      }),
+    );
+    const child = spawn(process.execPath, [copy], {
+      env: { ...process.env, EP_CONFIG: config, EP_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(
+          () => reject(new Error(`no "listening" log in 20 s:\n${out}`)),
+          20_000,
+        );
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1] as string);
+          }
         });
-        const res = await fetch(`${url}/healthz`);
-        expect(res.status).toBe(200);
-      } finally {
-        child.kill('SIGTERM');
-        rmSync(join(copy, '..'), { recursive: true, force: true });
-      }
-    },
-  );
+        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.on('exit', (code) => reject(new Error(`controller exited with ${code}:\n${out}`)));
+      });
+      const res = await fetch(`${url}/healthz`);
+      expect(res.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(join(copy, '..'), { recursive: true, force: true });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalLm, type LocalLmServer } from '../../../images/local-lm/index.ts';
-import { get, post, type CompletionBody } from './helpers.ts';
+import { get, post, scoringRequest, type CompletionBody } from './helpers.ts';
 import { rawLogprobDicts } from './ordered-json.ts';
 
 const MAX_LEN = 64;
@@ -16,16 +16,8 @@ afterAll(async () => {
   await Promise.all([llama?.close(), gpt2?.close()]);
 });
 
-const scoring = (prompt: unknown, extra: Record<string, unknown> = {}) => ({
-  model: 'llama-sotu',
-  prompt,
-  max_tokens: 0,
-  echo: true,
-  prompt_logprobs: 1,
-  return_token_ids: true,
-  temperature: 0,
-  ...extra,
-});
+const scoring = (prompt: unknown, extra: Record<string, unknown> = {}) =>
+  scoringRequest('llama-sotu', prompt, extra);
 
 describe('POST /v1/completions response shape', () => {
   it('returns one choice per prompt with element 0 null and one dict per later position', async () => {

@@ -81,3 +81,19 @@ export function shuffleWords(sentence: string, seed = 7): string {
   }
   return words.join(' ');
 }
+
+/** The completion request the controller sends to score texts (prompt log-probs with top-1, no generation). */
+export const scoringRequest = (
+  model: string,
+  prompt: unknown,
+  extra: Record<string, unknown> = {},
+) => ({
+  model,
+  prompt,
+  max_tokens: 0,
+  echo: true,
+  prompt_logprobs: 1,
+  return_token_ids: true,
+  temperature: 0,
+  ...extra,
+});

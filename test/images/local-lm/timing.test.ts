@@ -13,7 +13,7 @@ import { get, post } from './helpers.ts';
 const prompts = (n: number, tokens = 50) => Array<number>(n).fill(tokens);
 
 describe('timing model (pure)', () => {
-  // Expected values: shared/reference/l4-cost-model.md §5c table (seconds).
+  // Expected values: the table in images/local-lm/README.md, "Timing: the L4 cost model" (seconds).
   it.each([
     [1, 0.378],
     [10, 0.478],

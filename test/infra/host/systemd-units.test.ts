@@ -1,38 +1,30 @@
 /**
  * The units as systemd itself reads them: `systemd-analyze verify` in a temp root holding the files cloud-init
  * writes, a stand-in docker.service and /usr/bin/docker. Any unknown key or unparsable value is a failure.
- * systemd-analyze comes with systemd, which .ci/run does not install: without it these checks are skipped.
+ * systemd-analyze comes with systemd, which .ci/run installs: without it these checks are skipped locally (with a
+ * message) and fail in CI.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hostFiles } from '../../../infra/host/user-data.ts';
 import type { HostSettings } from '../../../infra/host/types.ts';
 import { hostSettings, TWO_BY_TWO } from './fixtures.ts';
-import { hasTool } from './tools.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
+import { requireTool, runWithTool } from './tools.ts';
 
-const SYSTEM_UNITS = ['/lib/systemd/system', '/usr/lib/systemd/system'].find((d) => existsSync(d));
-const available = hasTool('systemd-analyze') && SYSTEM_UNITS !== undefined;
-if (!available)
-  console.warn('SKIPPED systemd-analyze verify of the host units: systemd is not installed');
-
-const roots: string[] = [];
-afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+/** systemd's own units, which ours order themselves against. */
+function systemUnits(): string {
+  const dir = ['/lib/systemd/system', '/usr/lib/systemd/system'].find((d) => existsSync(d));
+  if (!dir) throw new Error("systemd's unit folder is missing: install systemd (.ci/run does)");
+  return dir;
+}
 
 /** A root directory with the host's files, systemd's own units and stand-ins for docker. */
 function hostRoot(settings: HostSettings): string {
-  const root = mkdtempSync(join(tmpdir(), 'ep-systemd-'));
-  roots.push(root);
+  requireTool('systemd-analyze');
+  const root = tempDir('ep-systemd-');
   for (const f of hostFiles(settings)) {
     const path = join(root, f.path);
     mkdirSync(dirname(path), { recursive: true });
@@ -40,7 +32,7 @@ function hostRoot(settings: HostSettings): string {
     chmodSync(path, parseInt(f.permissions, 8));
   }
   // systemd's own units (targets our units order against), without their .wants/ link farms.
-  cpSync(SYSTEM_UNITS as string, join(root, 'lib/systemd/system'), {
+  cpSync(systemUnits(), join(root, 'lib/systemd/system'), {
     recursive: true,
     filter: (src) => !/\.(wants|requires)$/.test(src),
   });
@@ -53,7 +45,7 @@ function hostRoot(settings: HostSettings): string {
   return root;
 }
 
-describe.runIf(available)('systemd-analyze verify', () => {
+describe.runIf(runWithTool('systemd-analyze'))('systemd-analyze verify', () => {
   it.each([
     ['the reference models', hostSettings(), ['vicuna-7b', 'llama-2-7b', 'phi-2', 'mistral-7b']],
     ['two models on two GPUs', hostSettings({ models: TWO_BY_TWO }), ['mistral-7b', 'llama-2-7b']],

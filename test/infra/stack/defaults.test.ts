@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Testing } from 'cdktf';
@@ -15,6 +14,8 @@ import { DLAMI_SSM_PARAMETER } from '../../../infra/constructs/gpu-fleet.ts';
 import { CLOUDFRONT_POLICIES, ORIGIN_VERIFY_HEADER } from '../../../infra/constructs/ingress.ts';
 import { EMPTY_KEY_STORE } from '../../../infra/constructs/secrets.ts';
 import { all, only, synth } from './synth.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
+import { requireTool, runWithTool } from '../host/tools.ts';
 
 /** The rendered user data, as the host receives it, with the bucket reference left as an expression. */
 function userDataOf(s: ReturnType<typeof synth>): string {
@@ -239,18 +240,21 @@ describe('stack with default settings', () => {
     expect(envText).toMatch(/EP_BUNDLE_SHA256='[0-9a-f]{64}'/);
   });
 
-  // .ci/run installs cloud-init; locally the check is skipped when the tool is missing.
-  const hasCloudInit = spawnSync('cloud-init', ['--version']).status === 0;
-  it.runIf(hasCloudInit)('the user data as the host receives it passes cloud-init schema', () => {
-    const text = userDataOf(s)
-      .replace(/\$\{aws_s3_bucket[^}]+\}/g, 'ep-artifacts-bucket')
-      .replace(/\$\$\{/g, '${')
-      .replace(/%%\{/g, '%{');
-    const file = join(mkdtempSync(join(tmpdir(), 'ep-ud-')), 'user-data.yaml');
-    writeFileSync(file, text);
-    const r = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-  });
+  // .ci/run installs cloud-init; locally the check is skipped (with a message) when the tool is missing.
+  it.runIf(runWithTool('cloud-init'))(
+    'the user data as the host receives it passes cloud-init schema',
+    () => {
+      requireTool('cloud-init');
+      const text = userDataOf(s)
+        .replace(/\$\{aws_s3_bucket[^}]+\}/g, 'ep-artifacts-bucket')
+        .replace(/\$\$\{/g, '${')
+        .replace(/%%\{/g, '%{');
+      const file = join(tempDir('ep-ud-'), 'user-data.yaml');
+      writeFileSync(file, text);
+      const r = spawnSync('cloud-init', ['schema', '--config-file', file], { encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    },
+  );
 
   it('prints the endpoint, the key store and the commands to create the first key and set the HF token', () => {
     expect(s.output.api_key_secret_id!.value).toBe('ensembled-perplexity/api-keys');

@@ -3,12 +3,12 @@
  * Test helper: synthesizes the stack for given settings into Terraform JSON, with a throwaway controller bundle,
  * so infra tests need no bundle build, no terraform and no AWS.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { parseSettings, type SettingsInput } from '../../../infra/config.ts';
 import { PerplexityStack } from '../../../infra/stack.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 /** A resource or data source block of the synthesized JSON: type → logical id → config. */
 export type Blocks = Record<string, Record<string, Record<string, unknown>>>;
@@ -25,15 +25,14 @@ export interface Synthesized {
   readonly stack: PerplexityStack;
 }
 
-let bundlePath: string | undefined;
+let scratch: string | undefined;
+/** One folder per test file for the bundle stand-in and the apps' output, removed after the file. */
+const scratchDir = () => (scratch ??= tempDir('ep-infra-'));
 
 /** A small stand-in for `dist/controller.mjs`. */
 export function fakeBundle(): string {
-  if (!bundlePath) {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-infra-'));
-    bundlePath = join(dir, 'controller.mjs');
-    writeFileSync(bundlePath, 'console.log("controller");\n');
-  }
+  const bundlePath = join(scratchDir(), 'controller.mjs');
+  if (!existsSync(bundlePath)) writeFileSync(bundlePath, 'console.log("controller");\n');
   return bundlePath;
 }
 
@@ -45,7 +44,8 @@ export function synth(
   input: SettingsInput = {},
   mutate?: (stack: PerplexityStack) => void,
 ): Synthesized {
-  const app = Testing.app();
+  // Testing.app() would otherwise make a cdktf.outdir.* folder in the system temp dir per call and keep it.
+  const app = Testing.app({ outdir: join(scratchDir(), 'cdktf.out') });
   const stack = new PerplexityStack(app, {
     settings: parseSettings(input),
     controllerBundlePath: fakeBundle(),

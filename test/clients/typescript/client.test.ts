@@ -5,8 +5,8 @@ import {
   EnsembledPerplexityError,
   StreamError,
   isSummaryLine,
-} from '../../../controller/client/index.ts';
-import type { StreamLine } from '../../../controller/client/index.ts';
+} from '../../../clients/typescript/src/index.ts';
+import type { StreamLine } from '../../../clients/typescript/src/index.ts';
 import type { RunningController } from '../../../controller/main.ts';
 import { startTestController } from '../../helpers/controller.ts';
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
@@ -59,6 +59,16 @@ describe('EnsembledPerplexityClient', () => {
       .filter((l) => !isSummaryLine(l))
       .map((l) => (l as { index: number }).index);
     expect(new Set(indexes).size).toBe(300);
+  });
+
+  it("delivers a text's own error as its stream line, without ending the stream", async () => {
+    const lines: StreamLine[] = [];
+    for await (const line of client.perplexityStream({ texts: ['', 'words here'] }))
+      lines.push(line);
+    const results = lines.filter((l) => !isSummaryLine(l)) as { index: number; error?: unknown }[];
+    expect(results.find((r) => r.index === 0)?.error).toMatchObject({ type: 'empty_text' });
+    expect(results.find((r) => r.index === 1)?.error).toBeUndefined();
+    expect(isSummaryLine(lines.at(-1) as StreamLine)).toBe(true);
   });
 
   it('throws ApiResponseError with status, type and param', async () => {

@@ -3,7 +3,8 @@
  * A stand-in for vLLM's engine loop: prompts queue as sequences, each step takes sequences in FIFO order up to
  * `maxSeqs` sequences and `maxTokens` tokens, and lasts `stepMs + max(floorMs, tokenMs × tokens)`. The step
  * planner is a pure function (`nextStep`, `planCall`) so it can be tested without a clock; `Engine` drives it
- * with timers and keeps the running/waiting gauges vLLM exports.
+ * with timers and keeps the running/waiting gauges vLLM exports. (The model itself is a ModelEngine: this only
+ * emulates how long a GPU takes.)
  */
 import type { TimingProfile } from './timing-profiles.ts';
 
@@ -72,8 +73,8 @@ interface Job {
   reject: (err: unknown) => void;
 }
 
-/** Live engine: callers `await engine.run(promptTokens, signal)`; steps run one after another on timers. */
-export class Engine {
+/** Live emulator: callers `await gpu.run(promptTokens, signal)`; steps run one after another on timers. */
+export class GpuEmulator {
   private readonly queue: (Sequence & { job: Job })[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();

@@ -1,12 +1,18 @@
 /**
  * @module
  * `EnsembledPerplexityClient`: a typed client of the HTTP API over an undici keep-alive pool. Errors are typed
- * (`ApiResponseError` with status/type/param, `StreamError`, timeouts and connection failures with codes);
- * streamed scoring is an async iterator of NDJSON lines.
+ * (`ApiResponseError` with status/type/param/retryAfter, `StreamError`, timeouts and connection failures with
+ * codes); 429 and 503 answers are retried after their `Retry-After`; streamed scoring is an async iterator of
+ * NDJSON lines; `scoreBatch` and `scoreMany` score any number of texts so that one bad text never costs its
+ * neighbours.
  */
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { ApiResponseError, EnsembledPerplexityError, StreamError } from './errors.ts';
+import { scoreBatch, scoreMany } from './batch.js';
+import type { BatchOptions, ManyOptions, TextOutcome } from './batch.js';
+import { ApiResponseError, EnsembledPerplexityError, StreamError } from './errors.js';
+import { retryDelayMs, sleep } from './retry.js';
+import type { RetryOptions } from './retry.js';
 import type {
   LegacyPerplexityResponse,
   ModelsResponse,
@@ -14,7 +20,7 @@ import type {
   PerplexityResponse,
   ReadyResponse,
   StreamLine,
-} from './types.ts';
+} from './types.js';
 
 export interface EnsembledPerplexityClientOptions {
   /** Where the API lives, e.g. `https://abc.cloudfront.net` or `http://127.0.0.1:8000` (a path prefix is kept). */
@@ -28,11 +34,15 @@ export interface EnsembledPerplexityClientOptions {
   readonly timeoutMs?: number;
   /** Keep-alive connections to the server. @default 8 */
   readonly connections?: number;
+  /** Retries of 429 and 503 answers (after their `Retry-After`). @default {retries: 2} */
+  readonly retry?: RetryOptions;
 }
 
 export interface CallOptions {
   /** Cancels the call. */
   readonly signal?: AbortSignal;
+  /** Overrides the client's retry options for this call. */
+  readonly retry?: RetryOptions;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -49,6 +59,7 @@ export class EnsembledPerplexityClient {
   readonly #prefix: string;
   readonly #auth: Record<string, string>;
   readonly #timeoutMs: number;
+  readonly #retry: RetryOptions;
 
   constructor(options: EnsembledPerplexityClientOptions) {
     let url: URL;
@@ -69,6 +80,7 @@ export class EnsembledPerplexityClient {
       throw new TypeError(`timeoutMs must be a non-negative integer, got ${timeoutMs}`);
     }
     this.#timeoutMs = timeoutMs;
+    this.#retry = options.retry ?? {};
     this.#prefix = url.pathname.replace(/\/+$/, '');
     this.#auth = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
     this.#pool = new Pool(url.origin, {
@@ -94,8 +106,17 @@ export class EnsembledPerplexityClient {
     options: CallOptions = {},
   ): AsyncGenerator<StreamLine, void, undefined> {
     const signal = options.signal;
-    const res = await this.#send('POST', '/v1/perplexity', { ...req, stream: true }, signal, false);
-    if (res.statusCode !== 200) throw await apiError(res);
+    const res = await this.#retrying(options, async () => {
+      const sent = await this.#send(
+        'POST',
+        '/v1/perplexity',
+        { ...req, stream: true },
+        signal,
+        false,
+      );
+      if (sent.statusCode !== 200) throw await apiError(sent);
+      return sent;
+    });
     let buffered = '';
     const decoder = new TextDecoder();
     try {
@@ -146,6 +167,28 @@ export class EnsembledPerplexityClient {
     return this.#json('GET', '/ensemble_model_names', undefined, options);
   }
 
+  /**
+   * Scores `texts` (any number) as streamed requests and returns one outcome per text, in order. One bad text
+   * never costs its neighbours: a 400 naming `texts[i]` puts the error on that text and resends the rest, a 413
+   * splits the batch, and overload or backend trouble (429/502/503/504, lost connections, broken streams) is
+   * retried, honouring `Retry-After`. Anything else (bad key, unknown model) is thrown.
+   */
+  scoreBatch(texts: readonly string[], options: BatchOptions = {}): Promise<TextOutcome[]> {
+    return scoreBatch(this, texts, options);
+  }
+
+  /**
+   * Scores a long (even endless or lazily read) sequence of texts with `scoreBatch`'s policy, `concurrency`
+   * batches at a time, and yields each text's outcome in input order as soon as it and all before it are done.
+   * Memory holds only the batches in flight. Breaking out of the loop cancels the rest.
+   */
+  scoreMany(
+    texts: Iterable<string> | AsyncIterable<string>,
+    options: ManyOptions = {},
+  ): AsyncGenerator<TextOutcome, void, undefined> {
+    return scoreMany(this, texts, options);
+  }
+
   /** Closes the connection pool (waits for running calls). */
   close(): Promise<void> {
     return this.#pool.close();
@@ -157,10 +200,32 @@ export class EnsembledPerplexityClient {
     body: unknown,
     options: CallOptions,
   ): Promise<T> {
-    const signal = this.#deadline(options.signal);
-    const res = await this.#send(method, path, body, signal, true);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await apiError(res);
-    return readJson<T>(res, signal);
+    return this.#retrying(options, async () => {
+      const signal = this.#deadline(options.signal);
+      const res = await this.#send(method, path, body, signal, true);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw await apiError(res);
+      return readJson<T>(res, signal);
+    });
+  }
+
+  /** Runs `call`, again after 429/503 as the retry options allow. */
+  async #retrying<T>(options: CallOptions, call: () => Promise<T>): Promise<T> {
+    const retry = options.retry ?? this.#retry;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        const wait = retryDelayMs(err, attempt, retry, false);
+        if (wait === undefined) throw err;
+        try {
+          await sleep(wait, options.signal);
+        } catch (reason) {
+          throw new EnsembledPerplexityError('EP_ABORTED', 'the call was aborted', {
+            cause: reason,
+          });
+        }
+      }
+    }
   }
 
   async #send(
@@ -208,7 +273,8 @@ function parseLine(raw: string): StreamLine {
       },
     );
   }
-  if (line && typeof line === 'object' && 'error' in line) {
+  // A text's own error comes with its `index`; an error line without one ends the whole stream.
+  if (line && typeof line === 'object' && 'error' in line && !('index' in line)) {
     const e = (line as { error: { type?: string; message?: string } }).error;
     throw new StreamError(e.type ?? 'unknown', e.message ?? 'the stream failed');
   }
@@ -238,8 +304,7 @@ async function readJson<T>(
 
 async function apiError(res: Dispatcher.ResponseData): Promise<ApiResponseError> {
   const text = await res.body.text().catch(() => '');
-  const retryAfter = Number(res.headers['retry-after']);
-  const retryAfterSeconds = Number.isFinite(retryAfter) ? retryAfter : undefined;
+  const retryAfterSeconds = parseRetryAfter(res.headers['retry-after']);
   try {
     const { error } = JSON.parse(text) as {
       error: { type: string; message: string; param?: string };
@@ -260,6 +325,16 @@ async function apiError(res: Dispatcher.ResponseData): Promise<ApiResponseError>
       retryAfterSeconds,
     );
   }
+}
+
+/** `Retry-After` in seconds: delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
+function parseRetryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 function transportError(err: unknown, signal: AbortSignal | undefined): EnsembledPerplexityError {

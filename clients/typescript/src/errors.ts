@@ -27,7 +27,10 @@ export class EnsembledPerplexityError extends Error {
   }
 }
 
-/** An error status from the API, with its `{"error": {type, message, param}}` body. */
+/**
+ * An error status from the API, with its `{"error": {type, message, param}}` body. `message` is the server's
+ * message as sent.
+ */
 export class ApiResponseError extends EnsembledPerplexityError {
   override name = 'ApiResponseError';
   readonly status: number;
@@ -36,24 +39,22 @@ export class ApiResponseError extends EnsembledPerplexityError {
   /** The offending request field, e.g. `texts[3]`, when the server named one. */
   readonly param: string | undefined;
   /** Seconds the server asked to wait (`Retry-After`), when given. */
-  readonly retryAfterSeconds: number | undefined;
-  constructor(
-    status: number,
-    type: string,
-    message: string,
-    param?: string,
-    retryAfterSeconds?: number,
-  ) {
-    super('EP_API_ERROR', `${status} ${type}: ${message}`);
+  readonly retryAfter: number | undefined;
+  constructor(status: number, type: string, message: string, param?: string, retryAfter?: number) {
+    super('EP_API_ERROR', message);
     this.status = status;
     this.type = type;
     this.param = param;
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.retryAfter = retryAfter;
   }
 
   /** Whether the same request may succeed later (rate limit, overload, backend trouble, deadline). */
   get retryable(): boolean {
     return this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+
+  override toString(): string {
+    return `${this.name}: ${this.status} ${this.type}${this.param ? ` (${this.param})` : ''}: ${this.message}`;
   }
 }
 
