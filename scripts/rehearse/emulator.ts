@@ -90,7 +90,11 @@ export async function startMoto(cert: LoopbackCert, timeoutMs = 60_000): Promise
     {
       // AWS managed policies (AmazonSSMManagedInstanceCore, ...) are attached by the stack.
       // ACM issues a DNS-validated certificate after this many seconds (moto's default is 60).
-      env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', MOTO_ACM_VALIDATION_WAIT: '5' },
+      env: {
+        ...process.env,
+        MOTO_IAM_LOAD_MANAGED_POLICIES: 'true',
+        MOTO_ACM_VALIDATION_WAIT: '5',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -85,14 +85,18 @@ describe('the rehearsal override', () => {
     expect(other).toEqual({ sid: 'Other', effect: 'Allow', actions: ['s3:GetObject'] });
   });
 
-  it("does not wait for a distribution moto deploys at once, and says so", () => {
+  it('does not wait for a distribution moto deploys at once, and says so', () => {
     const o = buildOverride(STACK, opts);
-    expect((o.json.resource as any).aws_cloudfront_distribution).toEqual({ cdn: { wait_for_deployment: false } });
+    expect((o.json.resource as any).aws_cloudfront_distribution).toEqual({
+      cdn: { wait_for_deployment: false },
+    });
     expect(o.workarounds.map((w) => w.name)).toContain('cloudfront-deployment-wait');
   });
 
   it('injects the leftover-secret fault only when asked', () => {
-    expect((buildOverride(STACK, opts).json.resource as any).aws_secretsmanager_secret).toBeUndefined();
+    expect(
+      (buildOverride(STACK, opts).json.resource as any).aws_secretsmanager_secret,
+    ).toBeUndefined();
     const o = buildOverride(STACK, { ...opts, fault: 'leftover-secret' });
     expect((o.json.resource as any).aws_secretsmanager_secret).toEqual({
       hf: { recovery_window_in_days: 7 },
