@@ -26,6 +26,11 @@ export const ModelConfigSchema = z.strictObject({
   prefixTokenId: z.int().nonnegative().optional(),
   /** Default ensemble weight. */
   weight: z.number().positive().finite().default(1),
+  /**
+   * Why this model cannot serve here (a GPU host's boot script sets it when the model could not be downloaded):
+   * `/v1/models` shows it, and the model never counts as ready.
+   */
+  unavailable: z.string().min(1).optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 

@@ -6,8 +6,14 @@
  */
 import { z } from 'zod';
 import { DEFAULT_NODE_IMAGE } from './host/controller-container.ts';
+import { bootTimeline } from './boot-timeline.ts';
+import { defaultMinModels } from './host/host-config.ts';
 import { REFERENCE_MODELS } from './host/reference-models.ts';
 import { DEFAULT_VLLM_IMAGE } from './host/vllm.ts';
+
+/** Public SSM parameter of the Deep Learning AMI (Base OSS NVIDIA driver, Ubuntu 24.04, x86_64). */
+export const DLAMI_SSM_PARAMETER =
+  '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id';
 
 /** One GPU instance type we know how to size, validate and price. */
 export interface GpuInstanceType {
@@ -58,6 +64,8 @@ export const GPU_INSTANCE_TYPES = {
   'g5.48xlarge': g(8, 'NVIDIA A10G', 24, 192, 16.288),
 } as const satisfies Record<string, GpuInstanceType>;
 
+export { defaultMinModels };
+
 export type GpuInstanceTypeName = keyof typeof GPU_INSTANCE_TYPES;
 const INSTANCE_TYPE_NAMES = Object.keys(GPU_INSTANCE_TYPES) as [
   GpuInstanceTypeName,
@@ -106,6 +114,23 @@ export const DEFAULT_MODELS: readonly ModelSettings[] = REFERENCE_MODELS.map(
 
 const cidr = z.union([z.cidrv4(), z.cidrv6()]);
 
+/** One scheduled change of the fleet size (an `aws_autoscaling_schedule`). */
+export const ScheduleSettingsSchema = z
+  .object({
+    /** Name of the scheduled action. */
+    name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and hyphens'),
+    /** Cron expression in `timeZone`, e.g. `0 20 * * 1-5`. */
+    recurrence: z.string().regex(/^(\S+\s+){4}\S+$/, 'use a 5-field cron expression'),
+    minHosts: z.int().min(0).max(50),
+    maxHosts: z.int().min(0).max(50),
+    /** Hosts to run from then on. Default: unchanged within the new bounds. */
+    desiredHosts: z.int().min(0).max(50).optional(),
+    /** IANA time zone of `recurrence`. */
+    timeZone: z.string().min(1).default('UTC'),
+  })
+  .strict();
+export type ScheduleSettings = z.infer<typeof ScheduleSettingsSchema>;
+
 export const DomainSettingsSchema = z
   .object({
     /** Fully qualified name clients use, e.g. `perplexity.example.com`. */
@@ -150,8 +175,32 @@ export const SettingsSchema = z
       .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'use an AWS region such as us-east-1')
       .default('us-east-1'),
     instanceType: z.enum(INSTANCE_TYPE_NAMES).default('g6.12xlarge'),
-    /** GPU hosts; each one is a complete replica of every model. */
-    hostCount: z.int().min(1).max(50).default(1),
+    /**
+     * GPU hosts, each a complete replica of every model: a fixed fleet. Shorthand for `minHosts` = `maxHosts`;
+     * do not combine it with them.
+     */
+    hostCount: z.int().min(1).max(50).optional(),
+    /** Fewest hosts the Auto Scaling group keeps (0 is allowed: the service is then down until it scales out). */
+    minHosts: z.int().min(0).max(50).optional(),
+    /** Most hosts target tracking may add. Default: `minHosts` (no autoscaling). */
+    maxHosts: z.int().min(1).max(50).optional(),
+    /**
+     * Target tracking goal: vLLM requests running or waiting per host (the sum over the host's models, published
+     * by each host's watchdog every minute). Above it the group adds hosts, well below it removes idle ones.
+     */
+    targetRequestsPerHost: z.int().min(1).max(10_000).default(64),
+    /** Scheduled changes of the group's size, e.g. 0 hosts at night (cron in `timeZone`). */
+    schedule: z.array(ScheduleSettingsSchema).max(20).default([]),
+    /**
+     * Models that must be ready for a host to take traffic (the load balancer's readiness quorum), and the default
+     * `min_models` of a request; answers from fewer than all models are flagged degraded. Default: a majority.
+     */
+    minModels: z.int().min(1).optional(),
+    /**
+     * Minutes a booted host may fail continuously (controller down, or fewer than `minModels` models although
+     * they downloaded) before its watchdog marks it unhealthy and the Auto Scaling group replaces it.
+     */
+    watchdogMinutes: z.int().min(3).max(240).default(15),
     models: z
       .array(ModelSettingsSchema)
       .min(1)
@@ -164,6 +213,22 @@ export const SettingsSchema = z
     vllmImage: z.string().min(1).default(DEFAULT_VLLM_IMAGE),
     /** Official Node image the controller bundle runs in. */
     nodeImage: z.string().min(1).default(DEFAULT_NODE_IMAGE),
+    /**
+     * Pull images from Docker Hub as a user: the hosts log in with a token stored in the `<name>/dockerhub`
+     * secret (`user:token`). Anonymous pulls are limited per address, and every host shares the NAT's address.
+     */
+    dockerHubAuth: z.boolean().default(false),
+    /**
+     * Host image: an AMI id (`ami-…`, reproducible) or a public SSM parameter path (resolved on every deploy;
+     * the launch template then ignores later changes, so a redeploy does not silently change the driver).
+     */
+    ami: z
+      .string()
+      .regex(
+        /^(ami-[0-9a-f]{8,17}|\/[\w./-]+)$/,
+        'use an AMI id (ami-…) or an SSM parameter path (/aws/…)',
+      )
+      .default(DLAMI_SSM_PARAMETER),
     /** Port the controller listens on inside the VPC (the ALB target port). */
     controllerPort: z.int().min(1024).max(65535).default(8080),
     /** Custom domain; without it the endpoint is CloudFront's `https://dXXXX.cloudfront.net`. */
@@ -175,12 +240,24 @@ export const SettingsSchema = z
     allowedCidrs: z.array(cidr).min(1).max(25).default(['0.0.0.0/0', '::/0']),
     /** Remote state; without it state is local (`terraform.<name>.tfstate`). */
     backend: BackendSettingsSchema.optional(),
-    vpcCidr: z.cidrv4().default('10.0.0.0/16'),
+    /** A /16 to /19: the load balancer's subnets are 8 bits smaller and must be at least /27. */
+    vpcCidr: z
+      .cidrv4()
+      .refine((c) => {
+        const bits = Number(c.split('/')[1]);
+        return bits >= 16 && bits <= 19;
+      }, 'use a /16 to /19 range (subnets are carved 8 bits smaller; load balancer subnets must be /27 or larger)')
+      .default('10.0.0.0/16'),
     /** Availability zones used (hosts only go to zones offering `instanceType`). */
     azCount: z.int().min(2).max(3).default(2),
     rootVolumeGiB: z.int().min(60).max(2000).default(200),
-    /** Seconds a new host may take (image pull, model download, load) before ELB health checks count. */
-    healthCheckGraceSeconds: z.int().min(300).max(7200).default(1800),
+    /** gp3 throughput of the root volume (Docker's image store): 125 is gp3's free baseline. */
+    rootVolumeThroughputMiBps: z.int().min(125).max(1000).default(500),
+    /**
+     * Seconds a new host may take to boot (image pull, model download, load): the Auto Scaling grace period and
+     * the scaling warm-up. Default: sized from the boot steps (infra/boot-timeline.ts).
+     */
+    healthCheckGraceSeconds: z.int().min(300).max(7200).optional(),
     /**
      * IMDSv2 hop limit: 1 lets only host processes (the controller runs on the host network) use the instance
      * role; 2 also lets bridge-network containers (vLLM) reach it.
@@ -203,7 +280,16 @@ export const SettingsSchema = z
   })
   .strict();
 
-export type Settings = z.infer<typeof SettingsSchema>;
+/** Validated settings with the fleet size and quorum resolved (see {@link parseSettings}). */
+export type Settings = Omit<
+  z.infer<typeof SettingsSchema>,
+  'hostCount' | 'minHosts' | 'maxHosts' | 'minModels' | 'healthCheckGraceSeconds'
+> & {
+  readonly minHosts: number;
+  readonly maxHosts: number;
+  readonly minModels: number;
+  readonly healthCheckGraceSeconds: number;
+};
 export type SettingsInput = z.input<typeof SettingsSchema>;
 export type DomainSettings = z.infer<typeof DomainSettingsSchema>;
 export type BackendSettings = z.infer<typeof BackendSettingsSchema>;
@@ -221,8 +307,25 @@ export function isOpenToAll(settings: Pick<Settings, 'allowedCidrs'>): boolean {
 }
 
 /** Rules zod cannot express field by field; each returns a message or nothing. */
-function crossFieldProblems(s: Settings): string[] {
+function crossFieldProblems(s: z.infer<typeof SettingsSchema>): string[] {
   const problems: string[] = [];
+  if (s.hostCount !== undefined && (s.minHosts !== undefined || s.maxHosts !== undefined)) {
+    problems.push('hostCount: give hostCount (a fixed fleet) or minHosts/maxHosts, not both');
+  }
+  const minHosts = s.minHosts ?? s.hostCount ?? 1;
+  const maxHosts = s.maxHosts ?? s.hostCount ?? Math.max(1, minHosts);
+  if (maxHosts < minHosts) problems.push(`maxHosts: ${maxHosts} is below minHosts ${minHosts}`);
+  for (const [i, e] of s.schedule.entries()) {
+    if (e.maxHosts < e.minHosts) problems.push(`schedule.${i}.maxHosts: below its minHosts`);
+    if (
+      e.desiredHosts !== undefined &&
+      (e.desiredHosts < e.minHosts || e.desiredHosts > e.maxHosts)
+    )
+      problems.push(`schedule.${i}.desiredHosts: outside its minHosts..maxHosts`);
+  }
+  if (s.minModels !== undefined && s.minModels > s.models.length) {
+    problems.push(`minModels: ${s.minModels} exceeds the ${s.models.length} models`);
+  }
   const type = GPU_INSTANCE_TYPES[s.instanceType];
   const needed = s.models.reduce((sum, m) => sum + m.gpus, 0);
   if (needed > type.gpus) {
@@ -249,14 +352,29 @@ export function parseSettings(input: unknown): Settings {
       `invalid deployment settings (cdktf.json "context"):\n${problems.map((p) => `  ${p}`).join('\n')}`,
     );
   }
-  return result.data;
+  const { hostCount, minHosts, maxHosts, minModels, healthCheckGraceSeconds, ...rest } =
+    result.data;
+  const min = minHosts ?? hostCount ?? 1;
+  const resolved = {
+    ...rest,
+    minHosts: min,
+    maxHosts: maxHosts ?? hostCount ?? Math.max(1, min),
+    minModels: minModels ?? defaultMinModels(rest.models.length),
+  };
+  return {
+    ...resolved,
+    healthCheckGraceSeconds: healthCheckGraceSeconds ?? bootTimeline(resolved).graceSeconds,
+  };
 }
 
-/** Hourly and monthly list price of the fleet (see {@link PRICE_SOURCE}). */
-export function fleetCost(settings: Pick<Settings, 'instanceType' | 'hostCount'>): {
+/** Hourly and monthly list price of `hosts` hosts (see {@link PRICE_SOURCE}). */
+export function fleetCost(
+  settings: Pick<Settings, 'instanceType'>,
+  hosts: number,
+): {
   usdPerHour: number;
   usdPerMonth: number;
 } {
-  const usdPerHour = GPU_INSTANCE_TYPES[settings.instanceType].usdPerHour * settings.hostCount;
+  const usdPerHour = GPU_INSTANCE_TYPES[settings.instanceType].usdPerHour * hosts;
   return { usdPerHour, usdPerMonth: usdPerHour * HOURS_PER_MONTH };
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { GPU_INSTANCE_TYPES, isOpenToAll, type Settings } from './config.ts';
@@ -63,7 +63,11 @@ export class PerplexityStack extends TerraformStack {
         { tags: { Project: 'ensembled-perplexity', Deployment: s.name, ManagedBy: 'cdktf' } },
       ],
     });
-    if (s.backend) {
+    if (!s.backend) {
+      // Relative to the stack directory (cdktf.out/stacks/<name>), so the state stays in the repository root and
+      // the synthesized configuration does not carry this machine's absolute path (cdktf's default).
+      new LocalBackend(this, { path: `../../../terraform.${s.name}.tfstate` });
+    } else {
       const backend = new S3Backend(this, {
         bucket: s.backend.bucket,
         key: s.backend.key ?? `${s.name}/terraform.tfstate`,
@@ -84,7 +88,7 @@ export class PerplexityStack extends TerraformStack {
       vpcCidr: s.vpcCidr,
       azCount: s.azCount,
     });
-    this.secrets = new Secrets(this, 'secrets', { name: s.name });
+    this.secrets = new Secrets(this, 'secrets', { name: s.name, dockerHub: s.dockerHubAuth });
     const logs = new HostLogs(this, 'logs', { name: s.name, retentionDays: s.logRetentionDays });
 
     const bundleSha256 =
@@ -102,6 +106,12 @@ export class PerplexityStack extends TerraformStack {
       apiKeySecretId: this.secrets.apiKeySecretId,
       logGroupName: logs.logGroupName,
       controllerPort: s.controllerPort,
+      minModels: s.minModels,
+      watchdogMinutes: s.watchdogMinutes,
+      autoScalingGroupName: `${s.name}-hosts`,
+      ...(this.secrets.dockerHubSecretId
+        ? { dockerHubSecretId: this.secrets.dockerHubSecretId }
+        : {}),
     };
     const rendered = (props.renderHostConfig ?? renderHostConfig)({
       ...base,
@@ -109,10 +119,10 @@ export class PerplexityStack extends TerraformStack {
       hostConfigS3Uri: `s3://${BUCKET_PLACEHOLDER}/config`,
     }) as { auth?: object; timeouts?: object };
     // The request deadline ends before the proxy in front gives up (CloudFront's origin timeout, or the ALB's
-    // idle timeout with a domain), so a slow request gets the controller's JSON 504 rather than the proxy's page.
-    const proxyLimitMs = (s.domain ? s.albIdleTimeoutSeconds : s.originReadTimeoutSeconds) * 1000;
+    // idle timeout if shorter), so a slow request gets the controller's JSON 504 rather than the proxy's page.
+    const proxyLimitMs = Math.min(s.albIdleTimeoutSeconds, s.originReadTimeoutSeconds) * 1000;
     const deadlineMs = Math.max(1_000, proxyLimitMs - 2_000);
-    // Proxies appending to X-Forwarded-For in front of the controller: the ALB, plus CloudFront without a domain.
+    // Proxies appending to X-Forwarded-For in front of the controller: CloudFront and the ALB.
     // The failed-auth throttle must key on the client, not on a load balancer node shared by every client.
     const hostConfig = {
       ...rendered,
@@ -121,7 +131,8 @@ export class PerplexityStack extends TerraformStack {
         requestMs: Math.min(60_000, deadlineMs),
         maxRequestMs: Math.min(600_000, deadlineMs),
       },
-      auth: { ...rendered.auth, trustedProxies: s.domain ? 1 : 2 },
+      // /metrics shows per-key-id counters and backend state: only for key holders once deployed.
+      auth: { ...rendered.auth, trustedProxies: 2, metricsRequireKey: true },
     };
     this.artifacts = new Artifacts(this, 'artifacts', {
       name: s.name,
@@ -138,7 +149,8 @@ export class PerplexityStack extends TerraformStack {
       name: s.name,
       region: s.region,
       vpcId: network.vpcId,
-      publicSubnetIds: network.publicSubnetIds,
+      vpcCidr: s.vpcCidr,
+      privateSubnetIds: network.loadBalancerSubnetIds,
       controllerPort: s.controllerPort,
       domain: s.domain,
       allowedCidrs: isOpenToAll(s) ? ['0.0.0.0/0', '::/0'] : s.allowedCidrs,
@@ -150,7 +162,12 @@ export class PerplexityStack extends TerraformStack {
       name: s.name,
       region: s.region,
       instanceType: s.instanceType,
-      hostCount: s.hostCount,
+      minHosts: s.minHosts,
+      maxHosts: s.maxHosts,
+      targetRequestsPerHost: s.targetRequestsPerHost,
+      schedule: s.schedule,
+      ami: s.ami,
+      rootVolumeThroughputMiBps: s.rootVolumeThroughputMiBps,
       vpcId: network.vpcId,
       subnetIds: network.privateSubnetIds,
       albSecurityGroupId: this.ingress.albSecurityGroup.id,
@@ -166,7 +183,11 @@ export class PerplexityStack extends TerraformStack {
           expression: resourceAttribute(this.artifacts.bucket, 'bucket'),
         },
       ],
-      readableSecretArns: [this.secrets.hfToken.arn, this.secrets.apiKeys.arn],
+      readableSecretArns: [
+        this.secrets.hfToken.arn,
+        this.secrets.apiKeys.arn,
+        ...(this.secrets.dockerHub ? [this.secrets.dockerHub.arn] : []),
+      ],
       artifactsBucketArn: this.artifacts.bucket.arn,
       artifactsKeyPrefix: this.artifacts.keyPrefix,
       logGroupArn: logs.logGroup.arn,

@@ -236,6 +236,10 @@ export const ModelsResponseSchema = z
         weight: z.number(),
         max_model_len: z.int().nullable(),
         prefix_token_id: z.int().nullable(),
+        unavailable: z.string().nullable().openapi({
+          description:
+            'Why the model cannot serve on this deployment (e.g. its download was refused), or null',
+        }),
         backends: z.array(
           z.object({
             id: z.string(),

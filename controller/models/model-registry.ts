@@ -76,7 +76,11 @@ export class ModelRegistry {
 
   /** Starts discovery of every model; resolves when all are discovered or `discoveryMs` has passed. */
   async start(): Promise<void> {
-    for (const model of this.models.values()) this.#discoveries.push(this.#discover(model));
+    for (const model of this.models.values()) {
+      // A model its host could not download has no server to discover: it stays not ready, without waiting.
+      if (model.config.unavailable !== undefined) continue;
+      this.#discoveries.push(this.#discover(model));
+    }
     const budget = AbortSignal.timeout(this.#config.timeouts.discoveryMs);
     await Promise.race([
       Promise.all(this.#discoveries),

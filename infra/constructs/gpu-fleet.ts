@@ -5,6 +5,7 @@
  * parameter, IMDSv2 only, encrypted gp3 root, no key pair (Session Manager instead of SSH), and an instance role
  * that may read only this deployment's secrets and artifacts prefix and write only its log group.
  */
+import { gzipSync } from 'node:zlib';
 import { Fn, TerraformLocal, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group/index.js';
@@ -13,7 +14,9 @@ import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-p
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter/index.js';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile/index.js';
-import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
+import { AutoscalingPolicy } from '@cdktf/provider-aws/lib/autoscaling-policy/index.js';
+import { AutoscalingSchedule } from '@cdktf/provider-aws/lib/autoscaling-schedule/index.js';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template/index.js';
@@ -22,9 +25,45 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 import { terraformTemplate, type TemplateReference } from '../terraform-template.ts';
 
-/** Public SSM parameter with the newest DLAMI "Base OSS Nvidia Driver GPU AMI (Ubuntu 24.04)" for x86_64. */
-export const DLAMI_SSM_PARAMETER =
-  '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id';
+import { DLAMI_SSM_PARAMETER } from '../config.ts';
+import { HOST_METRICS_NAMESPACE } from '../host/user-data.ts';
+
+export { DLAMI_SSM_PARAMETER };
+
+/** CloudWatch namespace of the metrics the hosts publish (watchdog, model availability). */
+export { HOST_METRICS_NAMESPACE };
+/** Per-host vLLM requests running or waiting: the target tracking metric. */
+export const BACKEND_REQUESTS_METRIC = 'BackendRequests';
+
+/**
+ * What Session Manager needs on the instance (the agent's registration and its message channels), instead of
+ * AmazonSSMManagedInstanceCore, which also grants `ssm:GetParameter*` on every parameter of the account.
+ * None of these actions supports resource-level permissions.
+ */
+export const SESSION_MANAGER_ACTIONS = [
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+  'ec2messages:AcknowledgeMessage',
+  'ec2messages:DeleteMessage',
+  'ec2messages:FailMessage',
+  'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages',
+  'ec2messages:SendReply',
+] as const;
+
+/** A scheduled change of the group's size. */
+export interface FleetSchedule {
+  readonly name: string;
+  /** Cron expression in `timeZone`. */
+  readonly recurrence: string;
+  readonly timeZone: string;
+  readonly minHosts: number;
+  readonly maxHosts: number;
+  readonly desiredHosts?: number;
+}
 
 /** EC2 accepts at most 16 KB of user data (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
@@ -35,8 +74,20 @@ export interface GpuFleetProps {
   /** Region: part of the IAM role and instance profile names, which are global to the account. */
   readonly region: string;
   readonly instanceType: string;
-  /** Hosts in the group (min = max = desired). */
-  readonly hostCount: number;
+  /** Fewest hosts in the group (also the size at creation). */
+  readonly minHosts: number;
+  /** Most hosts target tracking may add; above `minHosts` turns on target tracking. */
+  readonly maxHosts: number;
+  /**
+   * Target tracking goal: vLLM requests running or waiting per host (metric {@link BACKEND_REQUESTS_METRIC}).
+   * @default 64
+   */
+  readonly targetRequestsPerHost?: number;
+  /**
+   * Scheduled size changes.
+   * @default - none
+   */
+  readonly schedule?: readonly FleetSchedule[];
   readonly vpcId: string;
   /** Private subnets in zones that offer `instanceType`. */
   readonly subnetIds: string[];
@@ -67,9 +118,12 @@ export interface GpuFleetProps {
    */
   readonly rootVolumeGiB?: number;
   /**
-   * Seconds after launch before ELB health checks can fail a host: image pull, model download and load take
-   * 10-30 minutes on a g6.12xlarge, well past the Auto Scaling default of 300 s
-   * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html).
+   * gp3 throughput of the root volume (Docker's image store; extraction of the vLLM image is bound by it).
+   * @default 500
+   */
+  readonly rootVolumeThroughputMiBps?: number;
+  /**
+   * Launch-to-ready time of a host (infra/boot-timeline.ts): the EC2 health grace period and the scaling warm-up.
    * @default 1800
    */
   readonly healthCheckGraceSeconds?: number;
@@ -91,10 +145,11 @@ export interface GpuFleetProps {
    */
   readonly launchAfter?: ITerraformDependable[];
   /**
-   * SSM parameter holding the AMI id.
+   * The host image: an AMI id, or an SSM parameter path holding one. A parameter is read on every deploy, but
+   * the launch template ignores later values, so a redeploy never silently changes the NVIDIA driver.
    * @default DLAMI_SSM_PARAMETER
    */
-  readonly amiSsmParameter?: string;
+  readonly ami?: string;
 }
 
 /** Security group, IAM role, launch template and Auto Scaling group of the GPU hosts. */
@@ -113,7 +168,8 @@ export class GpuFleet extends Construct {
       (text, r) => text.split(r.placeholder).join('x'.repeat(63)),
       props.userData,
     );
-    const userDataBytes = Buffer.byteLength(worstCase, 'utf8');
+    // Sent gzip-compressed (cloud-init unpacks it): EC2's limit applies to the compressed bytes.
+    const userDataBytes = gzipSync(worstCase, { level: 9 }).length;
     if (userDataBytes > USER_DATA_LIMIT_BYTES) {
       throw new Error(
         `user data is ${userDataBytes} bytes but EC2 accepts at most ${USER_DATA_LIMIT_BYTES}; ` +
@@ -160,6 +216,8 @@ export class GpuFleet extends Construct {
 
     // --- identity: least privilege ---
     const partition = new DataAwsPartition(this, 'partition');
+    const account = new DataAwsCallerIdentity(this, 'account');
+    const groupName = `${props.name}-hosts`;
     const assume = new DataAwsIamPolicyDocument(this, 'assume', {
       statement: [
         {
@@ -203,6 +261,34 @@ export class GpuFleet extends Construct {
           ],
         },
         {
+          // The watchdog: mark this host unhealthy after sustained failure, protect it from scale-in while it works.
+          sid: 'ManageOwnGroup',
+          effect: 'Allow',
+          actions: ['autoscaling:SetInstanceHealth', 'autoscaling:SetInstanceProtection'],
+          resources: [
+            `arn:${partition.partition}:autoscaling:${props.region}:${account.accountId}:autoScalingGroup:*:autoScalingGroupName/${groupName}`,
+          ],
+        },
+        {
+          sid: 'PublishHostMetrics',
+          effect: 'Allow',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          condition: [
+            {
+              test: 'StringEquals',
+              variable: 'cloudwatch:namespace',
+              values: [HOST_METRICS_NAMESPACE],
+            },
+          ],
+        },
+        {
+          sid: 'SessionManager',
+          effect: 'Allow',
+          actions: [...SESSION_MANAGER_ACTIONS],
+          resources: ['*'],
+        },
+        {
           sid: 'WriteHostLogs',
           effect: 'Allow',
           actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
@@ -215,22 +301,20 @@ export class GpuFleet extends Construct {
       role: this.role.id,
       policy: access.json,
     });
-    new IamRolePolicyAttachment(this, 'ssm-core', {
-      role: this.role.name,
-      policyArn: `arn:${partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-    });
     const profile = new IamInstanceProfile(this, 'profile', {
       name: `${props.name}-host-${props.region}`,
       role: this.role.name,
     });
 
     // --- launch template ---
-    const amiId = new DataAwsSsmParameter(this, 'ami-id', {
-      name: props.amiSsmParameter ?? DLAMI_SSM_PARAMETER,
-    });
+    const amiSetting = props.ami ?? DLAMI_SSM_PARAMETER;
+    const fromParameter = !amiSetting.startsWith('ami-');
+    const imageId = fromParameter
+      ? new DataAwsSsmParameter(this, 'ami-id', { name: amiSetting }).insecureValue
+      : amiSetting;
     const ami = new DataAwsAmi(this, 'ami', {
-      owners: ['amazon'],
-      filter: [{ name: 'image-id', values: [amiId.insecureValue] }],
+      ...(fromParameter ? { owners: ['amazon'] } : {}),
+      filter: [{ name: 'image-id', values: [imageId] }],
     });
     const userData = new TerraformLocal(
       this,
@@ -241,12 +325,14 @@ export class GpuFleet extends Construct {
     this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
       name: `${props.name}-host`,
       description: `GPU host of ${props.name}`,
-      imageId: amiId.insecureValue,
+      imageId,
+      // A parameter's newer value must not replace the driver on a redeploy: set `ami` to change it.
+      ...(fromParameter ? { lifecycle: { ignoreChanges: ['image_id'] } } : {}),
       instanceType: props.instanceType,
       iamInstanceProfile: { arn: profile.arn },
       vpcSecurityGroupIds: [this.securityGroup.id],
       updateDefaultVersion: true,
-      userData: Fn.base64encode(userData.asString),
+      userData: Fn.base64gzip(userData.asString),
       metadataOptions: {
         httpEndpoint: 'enabled',
         httpTokens: 'required',
@@ -259,6 +345,8 @@ export class GpuFleet extends Construct {
           ebs: {
             volumeSize: rootVolumeGiB,
             volumeType: 'gp3',
+            throughput: props.rootVolumeThroughputMiBps ?? 500,
+            iops: 6000,
             encrypted: 'true',
             deleteOnTermination: 'true',
           },
@@ -271,23 +359,35 @@ export class GpuFleet extends Construct {
     });
 
     // --- auto scaling group ---
+    const grace = props.healthCheckGraceSeconds ?? 1800;
     this.autoScalingGroup = new AutoscalingGroup(this, 'asg', {
-      name: `${props.name}-hosts`,
-      minSize: props.hostCount,
-      maxSize: props.hostCount,
-      desiredCapacity: props.hostCount,
+      name: groupName,
+      minSize: props.minHosts,
+      maxSize: props.maxHosts,
+      desiredCapacity: props.minHosts,
+      // Target tracking and schedules own the size after creation.
+      lifecycle: { ignoreChanges: ['desired_capacity'] },
       vpcZoneIdentifier: props.subnetIds,
       launchTemplate: {
         id: this.launchTemplate.id,
         version: Token.asString(this.launchTemplate.latestVersion),
       },
       targetGroupArns: [props.targetGroupArn],
-      healthCheckType: 'ELB',
-      healthCheckGracePeriod: props.healthCheckGraceSeconds ?? 1800,
+      // EC2 health only: a host failing the load balancer's readiness stays up (it may be loading, or one model is
+      // restarting); the host watchdog marks it unhealthy after sustained failure (infra/host/ep-watchdog.sh).
+      healthCheckType: 'EC2',
+      healthCheckGracePeriod: grace,
+      defaultInstanceWarmup: grace,
       // Fail the deploy (instead of reporting success) when hosts cannot launch, e.g. for lack of vCPU quota.
       waitForCapacityTimeout: '15m',
       metricsGranularity: '1Minute',
-      enabledMetrics: ['GroupDesiredCapacity', 'GroupInServiceInstances', 'GroupPendingInstances'],
+      enabledMetrics: [
+        'GroupDesiredCapacity',
+        'GroupInServiceInstances',
+        'GroupPendingInstances',
+        'GroupMinSize',
+        'GroupMaxSize',
+      ],
       tag: [{ key: 'Name', value: `${props.name}-gpu-host`, propagateAtLaunch: true }],
       ...(props.launchAfter?.length ? { dependsOn: props.launchAfter } : {}),
       ...(props.instanceRefresh
@@ -297,11 +397,40 @@ export class GpuFleet extends Construct {
               preferences: {
                 minHealthyPercentage: 100,
                 maxHealthyPercentage: 200,
-                instanceWarmup: String(props.healthCheckGraceSeconds ?? 1800),
+                instanceWarmup: String(grace),
               },
             },
           }
         : {}),
     });
+    if (props.maxHosts > props.minHosts || (props.schedule?.length ?? 0) > 0) {
+      new AutoscalingPolicy(this, 'track-backend-requests', {
+        name: `${props.name}-backend-requests`,
+        autoscalingGroupName: this.autoScalingGroup.name,
+        policyType: 'TargetTrackingScaling',
+        // A new host serves only after it booted: count it only then, or the group overshoots.
+        estimatedInstanceWarmup: grace,
+        targetTrackingConfiguration: {
+          targetValue: props.targetRequestsPerHost ?? 64,
+          customizedMetricSpecification: {
+            namespace: HOST_METRICS_NAMESPACE,
+            metricName: BACKEND_REQUESTS_METRIC,
+            statistic: 'Average',
+            metricDimension: [{ name: 'AutoScalingGroupName', value: groupName }],
+          },
+        },
+      });
+    }
+    for (const entry of props.schedule ?? []) {
+      new AutoscalingSchedule(this, `schedule-${entry.name}`, {
+        scheduledActionName: entry.name,
+        autoscalingGroupName: this.autoScalingGroup.name,
+        recurrence: entry.recurrence,
+        timeZone: entry.timeZone,
+        minSize: entry.minHosts,
+        maxSize: entry.maxHosts,
+        desiredCapacity: entry.desiredHosts ?? -1,
+      });
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * @module
- * Network: a VPC with public subnets (load balancer, NAT) and private subnets (GPU hosts) spread over zones that
- * offer the GPU instance type, one NAT gateway and a free S3 gateway endpoint.
+ * Network: a VPC with public subnets (the NAT gateway only), private subnets for the GPU hosts in zones that offer
+ * the GPU instance type, private subnets for the internal load balancer, one NAT gateway and a free S3 gateway
+ * endpoint. Nothing in it takes connections from the internet.
  *
  * Cost choice: hosts sit in private subnets behind ONE NAT gateway (~$33/month + $0.045/GB) rather than one per
  * zone (doubling that) or interface endpoints (~$7/month per endpoint per zone, and they would not cover Hugging
@@ -31,7 +32,8 @@ export interface NetworkProps {
   /** Hosts are placed only in zones that offer this instance type. */
   readonly instanceType: string;
   /**
-   * IPv4 range of the VPC (a /16 to /20; subnets are carved out of it).
+   * IPv4 range of the VPC (a /16 to /19: public and load balancer subnets are 8 bits smaller and must be /27 or
+   * larger, host subnets 4 bits smaller).
    * @default '10.0.0.0/16'
    */
   readonly vpcCidr?: string;
@@ -45,8 +47,10 @@ export interface NetworkProps {
 /** VPC, subnets and routing for one deployment. */
 export class Network extends Construct {
   readonly vpcId: string;
-  /** Subnets for internet-facing load balancers (one per zone). */
+  /** Public subnets (one per zone): the NAT gateway only. */
   readonly publicSubnetIds: string[];
+  /** Private subnets of the internal load balancer and CloudFront's VPC-origin interfaces, in distinct zones. */
+  readonly loadBalancerSubnetIds: string[];
   /** Subnets for the GPU hosts (in zones offering the instance type). */
   readonly privateSubnetIds: string[];
 
@@ -151,6 +155,23 @@ export class Network extends Construct {
         routeTableId: privateRt.id,
       });
       this.privateSubnetIds.push(subnet.id);
+    }
+
+    // Distinct zones (a load balancer needs two), the GPU zones first so every host's zone is enabled on it.
+    this.loadBalancerSubnetIds = [];
+    for (let i = 0; i < azCount; i++) {
+      const subnet = new Subnet(this, `lb-${i}`, {
+        vpcId: vpc.id,
+        availabilityZone: Fn.element(lbZones.asList, i),
+        // Inside the first /20-equivalent block, after the public subnets (netnums 0-2).
+        cidrBlock: Fn.cidrsubnet(vpcCidr, 8, 8 + i),
+        tags: { Name: `${props.name}-lb-${i}` },
+      });
+      new RouteTableAssociation(this, `lb-${i}-rt`, {
+        subnetId: subnet.id,
+        routeTableId: privateRt.id,
+      });
+      this.loadBalancerSubnetIds.push(subnet.id);
     }
 
     new VpcEndpoint(this, 's3-endpoint', {

@@ -20,6 +20,11 @@ export interface SecretsProps {
    * @default 0
    */
   readonly recoveryWindowInDays?: number;
+  /**
+   * Also create `<name>/dockerhub`, a Docker Hub login (`user:token`) the hosts pull images with.
+   * @default false
+   */
+  readonly dockerHub?: boolean;
 }
 
 /** The two secrets a deployment needs. */
@@ -30,6 +35,9 @@ export class Secrets extends Construct {
   readonly hfTokenSecretId: string;
   /** Secret id (name) of the API key store. */
   readonly apiKeySecretId: string;
+  /** The Docker Hub login secret (created empty, like the token), when asked for. */
+  readonly dockerHub?: SecretsmanagerSecret;
+  readonly dockerHubSecretId?: string;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
@@ -48,6 +56,15 @@ export class Secrets extends Construct {
       description: 'API key store (hashed keys, JSON). Manage it with npm run keys.',
       recoveryWindowInDays,
     });
+    if (props.dockerHub) {
+      this.dockerHubSecretId = `${props.name}/dockerhub`;
+      this.dockerHub = new SecretsmanagerSecret(this, 'dockerhub', {
+        name: this.dockerHubSecretId,
+        description:
+          'Docker Hub login for image pulls, as user:token (a read-only access token). Set it with put-secret-value.',
+        recoveryWindowInDays,
+      });
+    }
     new SecretsmanagerSecretVersion(this, 'api-keys-initial', {
       secretId: this.apiKeys.id,
       secretString: EMPTY_KEY_STORE,

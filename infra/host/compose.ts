@@ -87,7 +87,7 @@ export function composeProject(opts: ComposeOptions = {}): Record<string, unknow
   return {
     name: 'ensembled-perplexity',
     services: Object.fromEntries(services.map((s) => [s.name, composeService(s)])),
-    volumes: { 'hf-cache': {} },
+    volumes: { 'hf-cache': {}, 'vllm-cache': {} },
   };
 }
 

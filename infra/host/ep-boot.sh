@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ensembled Perplexity host bootstrap, run by ep-boot.service on every boot (cloud-init writes it, its units
-# and /etc/ep/host.env). It mounts the model cache, fetches the Hugging Face token, the controller bundle and
-# its config, downloads every model once, then starts one vLLM container per model and the controller.
+# and /etc/ep/host.env). It mounts the model cache, starts pulling the images, waits for the Hugging Face
+# token, fetches the controller bundle and its config, downloads every model it can (each on its own), then
+# starts one vLLM container per downloaded model and the controller. A model that could not be downloaded is
+# reported (this log, the ModelsUnavailable metric) and left stopped; the others are served.
 # Re-running it is safe: a disk with a filesystem is never formatted, units are started, never duplicated.
 set -euo pipefail
 # Command substitutions such as $(prepare_storage) must stop on errors too.
@@ -12,6 +14,7 @@ EP_HOST_ENV="${EP_HOST_ENV:-/etc/ep/host.env}"
 EP_ETC_DIR="${EP_ETC_DIR:-/etc/ep}"
 EP_BUNDLE_DIR="${EP_BUNDLE_DIR:-/opt/ep/controller}"
 EP_CACHE_LINK="${EP_CACHE_LINK:-/var/lib/ep/hf-cache}"
+EP_VLLM_CACHE_LINK="${EP_VLLM_CACHE_LINK:-/var/lib/ep/vllm-cache}"
 # Where the Deep Learning AMI mounts the instance store, where we mount it on other AMIs, and the fallback
 # on the root volume for instance types without one.
 EP_DLAMI_NVME="${EP_DLAMI_NVME:-/opt/dlami/nvme}"
@@ -20,6 +23,9 @@ EP_ROOT_STORAGE="${EP_ROOT_STORAGE:-/var/lib/ep/storage}"
 EP_MD_DEVICE="${EP_MD_DEVICE:-/dev/md/ep-cache}"
 EP_IMDS="${EP_IMDS:-http://169.254.169.254}"
 EP_RETRY_SLEEP="${EP_RETRY_SLEEP:-5}"
+# How often to look for the Hugging Face token, and how many times (0: until it is there).
+EP_TOKEN_RETRY_SLEEP="${EP_TOKEN_RETRY_SLEEP:-30}"
+EP_TOKEN_ATTEMPTS="${EP_TOKEN_ATTEMPTS:-0}"
 
 log() { echo "ep-boot: $*" >&2; }
 die() {
@@ -31,7 +37,7 @@ die() {
 # shellcheck source=/dev/null
 . "$EP_HOST_ENV"
 : "${EP_HF_TOKEN_SECRET_ID:?} ${EP_BUNDLE_S3_URI:?} ${EP_HOST_CONFIG_S3_URI:?} ${EP_GPUS_NEEDED:?}"
-: "${EP_DOWNLOAD_UNIT:?} ${EP_SERVER_UNITS:?}"
+: "${EP_DOWNLOAD_UNIT:?} ${EP_SERVER_UNITS:?} ${EP_MIN_MODELS:?}"
 
 # GET one instance metadata path through IMDSv2 (a session token first; IMDSv1 is disabled on our hosts).
 imds() {
@@ -113,29 +119,66 @@ prepare_storage() {
   echo "$EP_NVME_MOUNT"
 }
 
-# Points the fixed cache path the units mount at the chosen storage.
+# Points a fixed cache path the units mount (model cache, vLLM's compile cache) at the chosen storage.
 link_cache() {
-  local dir="$1/ep-hf-cache"
-  mkdir -p "$dir" "$(dirname "$EP_CACHE_LINK")"
-  if [[ -d $EP_CACHE_LINK && ! -L $EP_CACHE_LINK ]]; then
-    die "$EP_CACHE_LINK is a directory; expected a symlink to the cache storage"
+  local dir="$1/$2" link=$3
+  mkdir -p "$dir" "$(dirname "$link")"
+  if [[ -d $link && ! -L $link ]]; then
+    die "$link is a directory; expected a symlink to the cache storage"
   fi
-  ln -sfn "$dir" "$EP_CACHE_LINK"
-  log "model cache: $EP_CACHE_LINK -> $dir"
+  ln -sfn "$dir" "$link"
+  log "cache: $link -> $dir"
+}
+
+# Logs in to Docker Hub when the deployment has a login secret with a value (user:token); else pulls anonymously.
+docker_login() {
+  [[ -n ${EP_DOCKERHUB_SECRET_ID:-} ]] || return 0
+  local cred
+  if ! cred=$(aws secretsmanager get-secret-value --region "$EP_REGION" \
+    --secret-id "$EP_DOCKERHUB_SECRET_ID" --query SecretString --output text); then
+    log "Docker Hub secret $EP_DOCKERHUB_SECRET_ID has no value; pulling anonymously (rate-limited per address)"
+    return 0
+  fi
+  cred=${cred//[$'\t\r\n ']/}
+  if [[ $cred != ?*:?* ]]; then
+    log "Docker Hub secret $EP_DOCKERHUB_SECRET_ID must hold user:token; pulling anonymously"
+    return 0
+  fi
+  printf '%s' "${cred#*:}" | docker login --username "${cred%%:*}" --password-stdin >/dev/null &&
+    log "logged in to Docker Hub as ${cred%%:*}"
+}
+
+# Pulls every image (a few attempts each). Runs in the background while the script waits for the token.
+pull_images() {
+  local image attempt
+  docker_login || log "docker login failed; pulling anonymously"
+  for image in $EP_IMAGES; do
+    for attempt in 1 2 3 4 5; do
+      if docker pull --quiet "$image" >/dev/null; then
+        log "pulled $image"
+        break
+      fi
+      ((attempt < 5)) || return 1
+      log "pull of $image failed (attempt $attempt); retrying"
+      sleep "$EP_RETRY_SLEEP"
+    done
+  done
 }
 
 # Writes the token env file (0600) read by the download container. The secret's value is the plain token.
 # On a reboot an earlier token is kept if Secrets Manager cannot be read: the models are already downloaded.
+# Returns 1 while the secret has no value.
 fetch_hf_token() {
   local token
   if ! token=$(aws secretsmanager get-secret-value --region "$EP_REGION" \
     --secret-id "$EP_HF_TOKEN_SECRET_ID" --query SecretString --output text); then
     if [[ -s "$EP_ETC_DIR/hf.env" ]]; then
       log "cannot read secret $EP_HF_TOKEN_SECRET_ID; keeping the token from an earlier boot"
-      return
+      return 0
     fi
-    die "cannot read secret $EP_HF_TOKEN_SECRET_ID; set the Hugging Face token with: aws secretsmanager" \
-      "put-secret-value --region $EP_REGION --secret-id $EP_HF_TOKEN_SECRET_ID --secret-string hf_..."
+    log "waiting for the Hugging Face token; set it with: aws secretsmanager put-secret-value" \
+      "--region $EP_REGION --secret-id $EP_HF_TOKEN_SECRET_ID --secret-string hf_..."
+    return 1
   fi
   token=${token//[$'\t\r\n ']/}
   [[ $token =~ ^[A-Za-z0-9_-]+$ ]] || die "secret $EP_HF_TOKEN_SECRET_ID must hold the plain token string"
@@ -144,6 +187,76 @@ fetch_hf_token() {
     printf 'HF_TOKEN=%s\n' "$token" >"$EP_ETC_DIR/hf.env.tmp"
   )
   mv -f "$EP_ETC_DIR/hf.env.tmp" "$EP_ETC_DIR/hf.env"
+}
+
+# Waits for the token (the images keep pulling meanwhile).
+wait_for_hf_token() {
+  local attempt=0
+  until fetch_hf_token; do
+    attempt=$((attempt + 1))
+    if ((EP_TOKEN_ATTEMPTS > 0 && attempt >= EP_TOKEN_ATTEMPTS)); then
+      die "no Hugging Face token after $attempt attempts"
+    fi
+    sleep "$EP_TOKEN_RETRY_SLEEP"
+  done
+}
+
+# Publishes one host metric (best effort: a CloudWatch outage must not stop the boot).
+put_metric() {
+  aws cloudwatch put-metric-data --region "$EP_REGION" --namespace "$EP_METRICS_NAMESPACE" \
+    --metric-name "$1" --value "$2" --unit Count \
+    --dimensions "AutoScalingGroupName=$EP_ASG_NAME" >/dev/null ||
+    log "could not publish metric $1"
+}
+
+# Prints the server units to start: every vLLM unit whose model downloaded, and the controller. Reports the
+# models download-models.py marked as failed (with its reason) and publishes how many there are.
+available_units() {
+  local pair unit marker name failed=0 ready=0 reason
+  local -A skip=()
+  : >"$EP_ETC_DIR/unavailable.tsv"
+  for pair in ${EP_MODEL_UNITS:-}; do
+    IFS='=' read -r unit marker name <<<"$pair"
+    if [[ -f $EP_CACHE_LINK/ep-failed/$marker ]]; then
+      reason=$(head -n 1 "$EP_CACHE_LINK/ep-failed/$marker")
+      log "model $name (${marker%@*}) UNAVAILABLE: $reason (its server $unit stays stopped; the other models" \
+        "are served)"
+      printf '%s\t%s\n' "$name" "$reason" >>"$EP_ETC_DIR/unavailable.tsv"
+      skip[$unit]=1
+      failed=$((failed + 1))
+    else
+      ready=$((ready + 1))
+    fi
+  done
+  put_metric ModelsUnavailable "$failed"
+  if ((ready < EP_MIN_MODELS)); then
+    log "only $ready models downloaded but the host needs $EP_MIN_MODELS to take traffic; it stays out of" \
+      "the load balancer (a replacement host would fail the same way, so the watchdog leaves it running)"
+  fi
+  for unit in $EP_SERVER_UNITS; do
+    [[ -n ${skip[$unit]:-} ]] || echo "$unit"
+  done
+}
+
+# Writes each unavailable model's reason into the controller config, so /v1/models shows it and the controller
+# does not wait for a server that will not start. Models that are available again lose their mark.
+mark_unavailable() {
+  python3 - "$EP_ETC_DIR/host-config.json" "$EP_ETC_DIR/unavailable.tsv" <<'PY'
+import json, sys
+path, listing = sys.argv[1], sys.argv[2]
+with open(listing) as f:
+    reasons = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+with open(path) as f:
+    config = json.load(f)
+for model in config.get("models", []):
+    model.pop("unavailable", None)
+    if model.get("name") in reasons:
+        model["unavailable"] = reasons[model["name"]]
+with open(path + ".tmp", "w") as f:
+    json.dump(config, f)
+PY
+  chmod 0644 "$EP_ETC_DIR/host-config.json.tmp"
+  mv -f "$EP_ETC_DIR/host-config.json.tmp" "$EP_ETC_DIR/host-config.json"
 }
 
 # Copies an S3 object to a file atomically, optionally checking its sha256. If S3 fails and an earlier copy
@@ -174,20 +287,29 @@ main() {
 
   local storage
   storage=$(prepare_storage)
-  link_cache "$storage"
+  link_cache "$storage" ep-hf-cache "$EP_CACHE_LINK"
+  link_cache "$storage" ep-vllm-cache "$EP_VLLM_CACHE_LINK"
+
+  # The images (the vLLM one is ~10 GB) pull while the host waits for the token and fetches the rest.
+  local pulls
+  pull_images &
+  pulls=$!
 
   mkdir -p "$EP_ETC_DIR" "$EP_BUNDLE_DIR"
-  fetch_hf_token
+  wait_for_hf_token
   fetch_s3 "$EP_BUNDLE_S3_URI" "$EP_BUNDLE_DIR/controller.mjs" "${EP_BUNDLE_SHA256:-}"
   fetch_s3 "$EP_HOST_CONFIG_S3_URI" "$EP_ETC_DIR/host-config.json"
+  wait "$pulls" || die "could not pull $EP_IMAGES"
 
   # (cloud-init's runcmd ran daemon-reload after writing the units; later boots find them on disk.)
-  # Every model once, before any server starts (a oneshot unit: this waits until it has finished).
+  # Every model once, before any server starts (a oneshot unit: this waits until it has finished). It fails
+  # only when no model at all could be downloaded; then this script fails and systemd runs it again.
   log "downloading models"
   systemctl start "$EP_DOWNLOAD_UNIT"
 
   local units
-  read -ra units <<<"$EP_SERVER_UNITS"
+  mapfile -t units < <(available_units)
+  mark_unavailable
   systemctl enable "${units[@]}"
   # --no-block: the servers are ordered after ep-boot.service, which is this script still running.
   systemctl start --no-block "${units[@]}"

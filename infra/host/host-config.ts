@@ -14,6 +14,16 @@ export interface ControllerConfigOptions {
   readonly keyStore: string;
   /** AWS region of an `aws:` key store. */
   readonly region?: string;
+  /**
+   * Readiness quorum and default `min_models` of a request.
+   * @default - every model (the controller's own default)
+   */
+  readonly minModels?: number;
+}
+
+/** The readiness quorum when none is set: a majority of the models (2 of 4, 1 of 1). */
+export function defaultMinModels(modelCount: number): number {
+  return Math.max(1, Math.ceil(modelCount / 2));
 }
 
 /** Controller config for models placed on one host; the controller listens on all interfaces of the host. */
@@ -29,6 +39,7 @@ export function controllerConfigFor(
       servedName: p.model.servedName,
       backends: [`http://127.0.0.1:${p.port}`],
     })),
+    ...(opts.minModels !== undefined ? { minModels: opts.minModels } : {}),
     auth: { store: opts.keyStore, ...(opts.region ? { region: opts.region } : {}) },
   };
 }
@@ -43,5 +54,8 @@ export function renderHostConfig(settings: HostSettings): ControllerConfigInput 
     port: settings.controllerPort,
     keyStore: `aws:${settings.apiKeySecretId}`,
     region: settings.region,
+    // A host serves with a quorum of its models, so one failed or restarting model does not take it out of the
+    // load balancer (answers without every model are flagged degraded).
+    minModels: settings.minModels ?? defaultMinModels(settings.models.length),
   });
 }

@@ -25,6 +25,13 @@ export const HOST_PATHS = {
    * (or at the root volume when the instance has none), so unit files never depend on the disk layout.
    */
   hfCache: '/var/lib/ep/hf-cache',
+  /**
+   * vLLM's own cache (torch.compile artifacts, CUDA graph warm-up), shared by the servers: a symlink next to the
+   * model cache on the instance store, so a restarted server does not compile again.
+   */
+  vllmCache: '/var/lib/ep/vllm-cache',
+  /** The watchdog (ep-watchdog.service). */
+  watchdogScript: '/opt/ep/bin/ep-watchdog.sh',
   systemdDir: '/etc/systemd/system',
 } as const;
 

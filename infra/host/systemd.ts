@@ -11,6 +11,9 @@ import { HOST_PATHS } from './paths.ts';
 import type { PlacedModel } from './placement.ts';
 
 export const BOOT_UNIT = 'ep-boot.service';
+export const WATCHDOG_UNIT = 'ep-watchdog.service';
+/** Ships the journal of the host's own units (boot script, download, watchdog) to CloudWatch. */
+export const BOOT_LOG_UNIT = 'ep-boot-log.service';
 const DOCKER = '/usr/bin/docker';
 
 /** Unit file name of a container. */
@@ -196,13 +199,18 @@ export function vllmInstanceEnv(spec: ContainerSpec, placed: PlacedModel): strin
 }
 
 /**
- * The boot unit: runs ep-boot.sh on every boot (mount the cache, refresh the token and bundle, start the
- * containers). It retries on failure, e.g. while the Hugging Face token secret has no value yet.
+ * The boot unit: runs ep-boot.sh on every boot (mount the cache, pull images, wait for the token, refresh the
+ * bundle, download, start the containers). It retries on failure.
+ *
+ * No ordering against cloud-init's stages: on Ubuntu, cloud-final.service runs after multi-user.target, which
+ * wants this unit, so `After=cloud-final.service` would be an ordering cycle that systemd breaks by dropping a
+ * job (possibly this one) on every later boot. On the first boot cloud-init's runcmd starts the unit after
+ * writing it; later boots start it from multi-user.target.
  */
 export function bootUnit(): string {
   return `[Unit]
 Description=Ensembled Perplexity host bootstrap
-After=docker.service network-online.target cloud-final.service
+After=docker.service network-online.target
 Requires=docker.service
 Wants=network-online.target
 StartLimitIntervalSec=0
@@ -214,6 +222,76 @@ ExecStart=${HOST_PATHS.bootScript}
 Restart=on-failure
 RestartSec=30
 TimeoutStartSec=4h
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * The watchdog: publishes the host's vLLM work for target tracking, protects a working host from scale-in, and
+ * marks the host unhealthy in its Auto Scaling group after sustained failure (ep-watchdog.sh).
+ */
+export function watchdogUnit(): string {
+  return `[Unit]
+Description=Ensembled Perplexity host watchdog
+After=network-online.target
+Wants=network-online.target
+StartLimitIntervalSec=0
+
+[Service]
+EnvironmentFile=${HOST_PATHS.hostEnv}
+ExecStart=${HOST_PATHS.watchdogScript}
+Restart=always
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * Sends the journal of this boot's own units to the log group, one stream per host (\`<host>/ep-boot\`), through
+ * Docker's awslogs driver in the (small, pinned) Node image: what the boot script says, including why a host
+ * waits or a model is unavailable, is in CloudWatch next to the containers' logs, without a CloudWatch agent.
+ */
+export function bootLogUnit(nodeImage: string): string {
+  const units = [BOOT_UNIT, 'ep-model-download.service', WATCHDOG_UNIT]
+    .map((u) => `-u ${u}`)
+    .join(' ');
+  const run = [
+    DOCKER,
+    'run',
+    '--rm',
+    '-i',
+    '--name',
+    'ep-boot-log',
+    '--log-driver',
+    'awslogs',
+    '--log-opt',
+    'awslogs-region=$${EP_REGION}',
+    '--log-opt',
+    'awslogs-group=$${EP_LOG_GROUP}',
+    '--log-opt',
+    'awslogs-stream=%H/ep-boot',
+    '--log-opt',
+    'mode=non-blocking',
+    nodeImage,
+    'cat',
+  ].join(' ');
+  return `[Unit]
+Description=Ensembled Perplexity boot log shipping
+After=docker.service network-online.target
+Requires=docker.service
+Wants=network-online.target
+StartLimitIntervalSec=0
+
+[Service]
+EnvironmentFile=${HOST_PATHS.hostEnv}
+ExecStartPre=-${DOCKER} rm -f ep-boot-log
+ExecStart=/bin/sh -c 'journalctl --boot --follow --output=short-iso ${units} | ${run}'
+Restart=always
+RestartSec=15
 
 [Install]
 WantedBy=multi-user.target

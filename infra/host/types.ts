@@ -72,6 +72,27 @@ export interface HostSettings {
   /** Port the controller listens on (the ALB target port). */
   readonly controllerPort: number;
   /**
+   * Models that must be ready for the host to take traffic (the controller's `minModels`).
+   * @default a majority of `models`
+   */
+  readonly minModels?: number;
+  /**
+   * Auto Scaling group the host belongs to: the watchdog marks the host unhealthy and protects it from scale-in
+   * there, and publishes its metrics with this dimension.
+   * @default - `<deploymentName>-hosts`
+   */
+  readonly autoScalingGroupName?: string;
+  /**
+   * Minutes of continuous failure after boot before the watchdog marks the host unhealthy.
+   * @default 15
+   */
+  readonly watchdogMinutes?: number;
+  /**
+   * Secrets Manager id of a Docker Hub login (`user:token`); when set and holding a value, hosts pull as that user.
+   * @default - anonymous pulls
+   */
+  readonly dockerHubSecretId?: string;
+  /**
    * First host port of the vLLM backends (bound to 127.0.0.1 only); model i gets `backendBasePort + i`.
    * @default 8001
    */

@@ -30,6 +30,8 @@ export const DEFAULT_VLLM_TUNING = {
 export const VLLM_CONTAINER_PORT = 8000;
 /** Hugging Face cache inside the containers (HF_HOME's default for root). */
 export const CONTAINER_HF_CACHE = '/root/.cache/huggingface';
+/** vLLM's cache directory inside the containers (`VLLM_CACHE_ROOT`'s default for root). */
+export const CONTAINER_VLLM_CACHE = '/root/.cache/vllm';
 /** Name of the one-shot container that fills the model cache before any server starts. */
 export const DOWNLOAD_CONTAINER = 'ep-model-download';
 
@@ -47,8 +49,8 @@ function downloadRef(p: PlacedModel): string {
 /** Arguments of `vllm serve` (the image's entrypoint) for one placed model. */
 export function vllmServeArgs(placed: PlacedModel): string[] {
   const m = placed.model;
+  // The model is positional: `vllm serve --model` is deprecated.
   const args = [
-    '--model',
     m.hfId,
     ...(m.revision ? ['--revision', m.revision, '--tokenizer-revision', m.revision] : []),
     '--served-model-name',
@@ -66,6 +68,8 @@ export function vllmServeArgs(placed: PlacedModel): string[] {
     // Scoring never reuses a prefix (prompt-logprob requests skip cache reads) and caching has had
     // order-dependent prompt logprobs (vllm #42019): turn it off.
     '--no-enable-prefix-caching',
+    // One line per request at info level is noise at scoring rates; the controller logs requests.
+    '--disable-uvicorn-access-log',
     // 0.0.0.0 inside the container's own network namespace; the host publishes it on 127.0.0.1 only.
     '--host',
     '0.0.0.0',
@@ -117,6 +121,14 @@ export function vllmContainer(placed: PlacedModel, image: string): ContainerSpec
         composeSource: 'hf-cache',
         target: CONTAINER_HF_CACHE,
         readOnly: true,
+      },
+      // Compile and CUDA-graph caches on the instance store: a restarted server (the container is removed when it
+      // stops) finds them and starts in seconds rather than recompiling.
+      {
+        hostPath: HOST_PATHS.vllmCache,
+        composeSource: 'vllm-cache',
+        target: CONTAINER_VLLM_CACHE,
+        readOnly: false,
       },
     ],
     oneShot: false,

@@ -32,6 +32,7 @@ interface Container {
 /** Host paths of an AWS host and the compose sources that stand for them. */
 const SOURCES: Record<string, string> = {
   '/var/lib/ep/hf-cache': 'hf-cache',
+  '/var/lib/ep/vllm-cache': 'vllm-cache',
   '/opt/ep/bin/download-models.py': '../infra/host/download-models.py',
   '/opt/ep/controller': '../dist',
   '/etc/ep/host-config.json': './compose.config.json',

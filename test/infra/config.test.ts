@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bootTimeline } from '../../infra/boot-timeline.ts';
 import { fleetCost, GPU_INSTANCE_TYPES, parseSettings, SettingsError } from '../../infra/config.ts';
 import { loadSettings, readRawContext, REPO_ROOT } from '../../infra/context.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -12,7 +13,9 @@ describe('deployment settings', () => {
       name: 'ensembled-perplexity',
       region: 'us-east-1',
       instanceType: 'g6.12xlarge',
-      hostCount: 1,
+      minHosts: 1,
+      maxHosts: 1,
+      minModels: 2,
       allowedCidrs: ['0.0.0.0/0', '::/0'],
     });
     expect(s.models.map((m) => [m.hfId, m.gpus])).toEqual([
@@ -75,13 +78,34 @@ describe('deployment settings', () => {
     expect(() => parseSettings({ allowedCidrs: many })).toThrow(/allowedCidrs/);
   });
 
+  it('sizes the grace period from the boot steps, above the expected boot time', () => {
+    const s = parseSettings({});
+    const t = bootTimeline(s);
+    expect(t.steps.map((x) => x.step)).toHaveLength(4);
+    expect(s.healthCheckGraceSeconds).toBe(t.graceSeconds);
+    expect(t.graceSeconds).toBeGreaterThanOrEqual(t.totalSeconds * 1.5);
+    // More model weights take longer: the grace period grows with them.
+    const big = parseSettings({
+      instanceType: 'g6.48xlarge',
+      models: Array.from({ length: 8 }, (_, i) => ({ hfId: `org/m${i}`, servedName: `m${i}` })),
+    });
+    expect(big.healthCheckGraceSeconds).toBeGreaterThan(s.healthCheckGraceSeconds);
+    expect(parseSettings({ healthCheckGraceSeconds: 3600 }).healthCheckGraceSeconds).toBe(3600);
+  });
+
+  it('defaults the readiness quorum to a majority of the models, and bounds it by their number', () => {
+    expect(parseSettings({}).minModels).toBe(2);
+    expect(parseSettings({ minModels: 4 }).minModels).toBe(4);
+    expect(() => parseSettings({ minModels: 5 })).toThrow(/minModels: 5 exceeds the 4 models/);
+  });
+
   it('prices the fleet from the table', () => {
     expect(GPU_INSTANCE_TYPES['g6.12xlarge']).toMatchObject({
       gpus: 4,
       vcpus: 48,
       usdPerHour: 4.6016,
     });
-    const cost = fleetCost({ instanceType: 'g6.12xlarge', hostCount: 2 });
+    const cost = fleetCost({ instanceType: 'g6.12xlarge' }, 2);
     expect(cost.usdPerHour).toBeCloseTo(9.2032, 6);
     expect(cost.usdPerMonth).toBeCloseTo(6718.336, 3);
   });
@@ -95,14 +119,14 @@ describe('deployment settings', () => {
       }),
     };
     expect(readRawContext(env)).toEqual({ hostCount: 2 });
-    expect(loadSettings(env).hostCount).toBe(2);
+    expect(loadSettings(env)).toMatchObject({ minHosts: 2, maxHosts: 2 });
   });
 
   it('reads cdktf.json when run outside the cdktf CLI', () => {
     const dir = tempDir('ep-ctx-');
     const file = join(dir, 'cdktf.json');
     writeFileSync(file, JSON.stringify({ app: 'x', context: { hostCount: 3 } }));
-    expect(loadSettings({}, file).hostCount).toBe(3);
+    expect(loadSettings({}, file).maxHosts).toBe(3);
     expect(() => loadSettings({}, join(dir, 'missing.json'))).toThrow(/cannot read/);
   });
 });

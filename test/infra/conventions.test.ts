@@ -56,4 +56,23 @@ describe('infra conventions', () => {
       }
     }
   });
+
+  it('the README tells the truth about the deployment', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    // Terraform 1.11 cannot parse the HCL `cdktf synth --hcl` writes for this stack: do not suggest it.
+    expect(readme).not.toMatch(/synth --hcl/);
+    // Both Llama-2 and Mistral-7B-v0.1 are gated on the Hub; only vicuna and phi-2 are public.
+    expect(readme).not.toMatch(/other three models are public/);
+    expect(readme).toMatch(
+      /two gated models,\s+`meta-llama\/Llama-2-7b-hf` and `mistralai\/Mistral-7B-v0\.1`/,
+    );
+    // No public ALB, no origin secret any more; /metrics is not an open route once deployed.
+    expect(readme).not.toMatch(/X-Origin-Verify|origin-facing/);
+    expect(readme).toMatch(
+      /`GET \/metrics` \(Prometheus\) needs a key when `auth\.metricsRequireKey` is set,\s+as it is on every AWS deployment/,
+    );
+    expect(readme).toMatch(
+      /Your account must be verified before you\s+can add new CloudFront resources/,
+    );
+  });
 });

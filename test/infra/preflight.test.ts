@@ -1,5 +1,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstancesCommand,
@@ -20,9 +22,40 @@ function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name });
 }
 
-async function run(input: SettingsInput = {}): Promise<{ code: number; text: string }> {
+/** A stand-in for huggingface.co on loopback: HEAD .../resolve/<rev>/config.json, gated repos need a granted token. */
+let hub: Server;
+let hubUrl = '';
+const GATED = new Set(['meta-llama/Llama-2-7b-hf', 'mistralai/Mistral-7B-v0.1']);
+const hubRequests: { url: string; auth: string | undefined }[] = [];
+beforeAll(async () => {
+  hub = createServer((req, res) => {
+    hubRequests.push({ url: req.url ?? '', auth: req.headers.authorization });
+    const id = /^\/([^/]+\/[^/]+)\/resolve\//.exec(req.url ?? '')?.[1] ?? '';
+    const granted = req.headers.authorization === 'Bearer hf_granted';
+    res.statusCode = !GATED.has(id) || granted ? 200 : req.headers.authorization ? 403 : 401;
+    res.end();
+  });
+  await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+  hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => hub.close(() => r())));
+
+interface RunOptions {
+  hfToken?: string;
+  terraform?: string | null;
+  credentials?: () => Promise<unknown>;
+}
+
+async function run(
+  input: SettingsInput = {},
+  opts: RunOptions = { hfToken: 'hf_granted' },
+): Promise<{ code: number; text: string }> {
   const lines: string[] = [];
   const code = await runPreflight(parseSettings(input), {
+    hubUrl,
+    ...(opts.hfToken ? { hfToken: opts.hfToken } : {}),
+    terraformVersion: async () => (opts.terraform === undefined ? '1.11.4' : opts.terraform),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
     ec2: new EC2Client({
       region: 'us-east-1',
       credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
@@ -106,5 +139,67 @@ describe('preflight', () => {
     const { code, text } = await run();
     expect(code).toBe(EXIT.failed);
     expect(text).toMatch(/✘ offered: g6\.12xlarge is not offered in any zone of us-east-1/);
+  });
+
+  it('checks the token against every model on the Hub, naming refused models and how to get access', async () => {
+    quotasMock.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 96 } });
+    const granted = await run();
+    expect(granted.code).toBe(EXIT.ok);
+    expect(granted.text).toContain(
+      '✔ model: meta-llama/Llama-2-7b-hf can be downloaded with the token',
+    );
+    expect(hubRequests.at(-1)?.auth).toBe('Bearer hf_granted');
+    expect(hubRequests.at(-1)?.url).toBe('/mistralai/Mistral-7B-v0.1/resolve/main/config.json');
+
+    const refused = await run({}, { hfToken: 'hf_other' });
+    expect(refused.code).toBe(EXIT.failed);
+    expect(refused.text).toMatch(
+      /✘ model: mistralai\/Mistral-7B-v0\.1 the token has no access \(HTTP 403\): .*accept the license at http:\/\/127\.0\.0\.1:\d+\/mistralai\/Mistral-7B-v0\.1/,
+    );
+    expect(refused.text).toContain('✔ model: microsoft/phi-2');
+
+    const anonymous = await run({}, {});
+    expect(anonymous.code).toBe(EXIT.failed);
+    expect(anonymous.text).toMatch(
+      /✘ model: meta-llama\/Llama-2-7b-hf refused without a token \(HTTP 401\).*HF_TOKEN/,
+    );
+  });
+
+  it('fails when Terraform is missing or too old for the settings', async () => {
+    quotasMock.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 96 } });
+    const missing = await run({}, { hfToken: 'hf_granted', terraform: null });
+    expect(missing.code).toBe(EXIT.failed);
+    expect(missing.text).toMatch(/✘ terraform: `terraform` is not installed .*Terraform >= 1\.0/);
+    const old = await run(
+      { backend: { bucket: 'state' } },
+      { hfToken: 'hf_granted', terraform: '1.9.8' },
+    );
+    expect(old.code).toBe(EXIT.failed);
+    expect(old.text).toContain(
+      '✘ terraform: terraform 1.9.8 is older than the 1.10 these settings need',
+    );
+  });
+
+  it('exits non-zero, saying the AWS checks did not run, when there are no AWS credentials', async () => {
+    const { code, text } = await run(
+      {},
+      {
+        hfToken: 'hf_granted',
+        credentials: () =>
+          Promise.reject(new Error('Could not load credentials from any providers')),
+      },
+    );
+    expect(code).toBe(EXIT.unchecked);
+    expect(text).toMatch(/✘ credentials: no usable AWS credentials .*The AWS checks did not run/);
+    expect(text).not.toMatch(/quota:/);
+  });
+
+  it('names the CloudFront verification new accounts may need, and prices the min-max fleet range', async () => {
+    quotasMock.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 192 } });
+    const { code, text } = await run({ minHosts: 1, maxHosts: 3 });
+    expect(code).toBe(EXIT.ok);
+    expect(text).toMatch(/i cloudfront: .*must be verified.*AWS Support/);
+    expect(text).toMatch(/needs 144/);
+    expect(text).toMatch(/\$4\.60-\$13\.80\/hour/);
   });
 });

@@ -72,10 +72,11 @@ export function registerStatusRoutes(
       const ready = new Set(registry.readyModels());
       const data = [...registry.models.values()].map((m) => ({
         id: m.config.name,
-        ready: ready.has(m.config.name),
+        ready: ready.has(m.config.name) && m.config.unavailable === undefined,
         weight: m.config.weight,
         max_model_len: m.info?.maxModelLen ?? null,
         prefix_token_id: m.info?.prefixTokenId ?? null,
+        unavailable: m.config.unavailable ?? null,
         backends: m.pool.backends.map((b) => ({
           id: b.id,
           state: b.state,

@@ -3,7 +3,7 @@
  * starts are played through a stub docker that refuses duplicate container names, like dockerd.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REFERENCE_MODELS } from '../../../infra/host/reference-models.ts';
@@ -54,7 +54,11 @@ describe('ep-boot.sh on a g6.12xlarge with the reference models', () => {
         ]),
       );
       const serve = serveArgs(args, 'vllm/vllm-openai:v0.31.0');
-      expect(flag(serve, '--model')).toBe(m.hfId);
+      // Positional model (`--model` is deprecated), access log off, compile cache on the instance store.
+      expect(serve[0]).toBe(m.hfId);
+      expect(serve).not.toContain('--model');
+      expect(serve).toContain('--disable-uvicorn-access-log');
+      expect(args).toContain('/var/lib/ep/vllm-cache:/root/.cache/vllm');
       expect(flag(serve, '--served-model-name')).toBe(m.servedName);
       expect(flag(serve, '--max-model-len')).toBe(String(m.maxModelLen));
       expect(flag(serve, '--tensor-parallel-size')).toBe('1');
@@ -142,6 +146,83 @@ describe('ep-boot.sh on a g6.12xlarge with the reference models', () => {
     ).toBe(true);
     expect(host.stubState().enabled).toHaveLength(5);
     expect(host.calls().filter((c) => c.cmd === 'mkfs.ext4')).toHaveLength(1);
+  });
+});
+
+describe('ep-boot.sh with a model that cannot be downloaded', () => {
+  it('serves the other models, and reports the missing one in the log and the ModelsUnavailable metric', () => {
+    const host = sim();
+    // What download-models.py leaves for a gated model the token may not read.
+    const failed = host.path('/mnt/ep-nvme/ep-hf-cache/ep-failed');
+    mkdirSync(failed, { recursive: true });
+    writeFileSync(
+      join(failed, 'meta-llama--Llama-2-7b-hf@default'),
+      'access refused (403): accept the license at https://huggingface.co/meta-llama/Llama-2-7b-hf\n',
+    );
+    const r = host.boot();
+    expect(r.status, r.stderr).toBe(0);
+    host.playStartedUnits();
+    expect(Object.keys(host.stubState().containers).sort()).toEqual([
+      'ep-controller',
+      'ep-vllm-mistral-7b',
+      'ep-vllm-phi-2',
+      'ep-vllm-vicuna-7b',
+    ]);
+    expect(host.stubState().enabled).not.toContain('ep-vllm@llama-2-7b.service');
+    // The controller learns why, for /v1/models; the other models carry no mark.
+    const config = JSON.parse(readFileSync(host.path('/etc/ep/host-config.json'), 'utf8'));
+    expect(config.models).toEqual([
+      { name: 'vicuna-7b' },
+      { name: 'llama-2-7b', unavailable: expect.stringMatching(/^access refused \(403\)/) },
+    ]);
+    expect(r.stderr).toMatch(
+      /model llama-2-7b \(meta-llama--Llama-2-7b-hf\) UNAVAILABLE: access refused \(403\).*the other models/,
+    );
+    const metric = host.calls().find((c) => c.cmd === 'aws' && c.args.includes('put-metric-data'));
+    expect(metric?.args).toEqual(
+      expect.arrayContaining(['ModelsUnavailable', '1', 'AutoScalingGroupName=demo-hosts']),
+    );
+  });
+
+  it('still boots when CloudWatch cannot take the metric', () => {
+    const host = sim();
+    const r = host.boot({ STUB_CLOUDWATCH_DOWN: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/could not publish metric ModelsUnavailable/);
+  });
+});
+
+describe('ep-boot.sh image pulls', () => {
+  it('pulls both images while it waits for the Hugging Face token', () => {
+    const host = sim(hostSettings(), { hfToken: undefined });
+    const r = host.boot();
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/waiting for the Hugging Face token/);
+    const pulls = host.calls().filter((c) => c.cmd === 'docker' && c.args[0] === 'pull');
+    expect(pulls.map((c) => c.args.at(-1)).sort()).toEqual([
+      'node:22-slim',
+      'vllm/vllm-openai:v0.31.0',
+    ]);
+    expect(host.starts()).toEqual([]);
+  });
+
+  it('logs in to Docker Hub first when the deployment has a login secret', () => {
+    const host = sim(hostSettings({ dockerHubSecretId: 'demo/dockerhub' }));
+    const r = host.boot({ STUB_DOCKERHUB: 'ep-bot:dckr_pat_x' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/logged in to Docker Hub as ep-bot/);
+    const docker = host.calls().filter((c) => c.cmd === 'docker');
+    expect(docker[0]?.args.slice(0, 3)).toEqual(['login', '--username', 'ep-bot']);
+    // The token goes through stdin, never the command line.
+    expect(JSON.stringify(host.calls())).not.toContain('dckr_pat_x');
+  });
+
+  it('stops with the image named when pulls keep failing', () => {
+    const host = sim();
+    const r = host.boot({ STUB_PULL_FAILS: '1' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/could not pull vllm\/vllm-openai:v0\.31\.0 node:22-slim/);
+    expect(host.starts()).toEqual([]);
   });
 });
 

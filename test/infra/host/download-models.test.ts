@@ -20,8 +20,16 @@ REPOS = json.loads(os.environ["FAKE_REPOS"])
 def _log(entry):
     with open(os.environ["FAKE_LOG"], "a") as f:
         f.write(json.dumps(entry) + "\\n")
+class GatedRepoError(Exception):
+    pass
+class _Flaky(Exception):
+    pass
 def list_repo_files(repo_id, revision=None):
     _log({"call": "list", "repo": repo_id, "revision": revision})
+    if repo_id.startswith("gated/"):
+        raise GatedRepoError("403 Client Error: access to model " + repo_id + " is restricted")
+    if repo_id.startswith("flaky/"):
+        raise _Flaky("Connection reset by peer")
     return REPOS[repo_id]
 def snapshot_download(repo_id, revision=None, ignore_patterns=None, max_workers=8):
     _log({"call": "download", "repo": repo_id, "revision": revision, "ignore": ignore_patterns})
@@ -44,6 +52,8 @@ describe.runIf(runWithTool('python3'))('download-models.py', () => {
   const env = {
     ...process.env,
     PYTHONPATH: fakeDir,
+    EP_DOWNLOAD_ATTEMPTS: '3',
+    EP_DOWNLOAD_BACKOFF_SECONDS: '0',
     HF_HOME: home,
     FAKE_LOG: log,
     FAKE_REPOS: JSON.stringify({
@@ -105,5 +115,39 @@ describe.runIf(runWithTool('python3'))('download-models.py', () => {
     const r = run();
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/usage: download-models.py/);
+  });
+
+  it('downloads each model on its own: a refused model is marked failed at once, a flaky one after bounded retries, the others complete', () => {
+    requireTool('python3');
+    const before = calls().length;
+    const r = run('gated/llama', 'flaky/mirror', 'lmsys/vicuna-7b-v1.5');
+    expect(r.status, r.stderr).toBe(0);
+    const attempts = calls()
+      .slice(before)
+      .filter((c) => c.call === 'list')
+      .map((c) => c.repo);
+    // Gated: no retry (another attempt cannot help). Flaky: 3 attempts (EP_DOWNLOAD_ATTEMPTS), then given up.
+    expect(attempts.filter((x) => x === 'gated/llama')).toHaveLength(1);
+    expect(attempts.filter((x) => x === 'flaky/mirror')).toHaveLength(3);
+    expect(readFileSync(join(home, 'ep-failed', 'gated--llama@default'), 'utf8')).toMatch(
+      /access refused \(gated\): accept the license at https:\/\/huggingface\.co\/gated\/llama/,
+    );
+    expect(readFileSync(join(home, 'ep-failed', 'flaky--mirror@default'), 'utf8')).toMatch(
+      /_Flaky: Connection reset by peer/,
+    );
+    expect(r.stdout).toMatch(/gated\/llama: UNAVAILABLE after 1 attempt/);
+    expect(r.stdout).toMatch(/1 of 3 models in the cache/);
+  });
+
+  it('fails only when no model at all could be downloaded, and forgets old failures on the next run', () => {
+    requireTool('python3');
+    expect(run('gated/llama').status).toBe(1);
+    expect(run('lmsys/vicuna-7b-v1.5').status).toBe(0);
+    // A retry (the boot script runs again) starts clean for each model it is given.
+    const r = run('gated/llama', 'lmsys/vicuna-7b-v1.5');
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(home, 'ep-failed', 'gated--llama@default'), 'utf8')).toMatch(
+      /refused/,
+    );
   });
 });

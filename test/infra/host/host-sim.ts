@@ -35,6 +35,7 @@ const COMMANDS = [
   'mdadm',
   'aws',
   'systemctl',
+  'docker',
 ];
 
 export interface Call {
@@ -102,6 +103,9 @@ export class HostSim {
       EP_ETC_DIR: this.path('/etc/ep'),
       EP_BUNDLE_DIR: this.path('/opt/ep/controller'),
       EP_CACHE_LINK: this.path('/var/lib/ep/hf-cache'),
+      EP_VLLM_CACHE_LINK: this.path('/var/lib/ep/vllm-cache'),
+      EP_TOKEN_ATTEMPTS: '2',
+      EP_TOKEN_RETRY_SLEEP: '0',
       EP_DLAMI_NVME: dlami,
       EP_NVME_MOUNT: this.path('/mnt/ep-nvme'),
       EP_ROOT_STORAGE: this.path('/var/lib/ep/storage'),

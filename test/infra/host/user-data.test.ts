@@ -10,7 +10,11 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HOST_PATHS } from '../../../infra/host/paths.ts';
-import { renderUserData, USER_DATA_LIMIT_BYTES } from '../../../infra/host/user-data.ts';
+import {
+  compressedUserDataBytes,
+  renderUserData,
+  USER_DATA_LIMIT_BYTES,
+} from '../../../infra/host/user-data.ts';
 import type { ModelDeployment } from '../../../infra/host/types.ts';
 import { hostSettings, TWO_BY_TWO } from './fixtures.ts';
 import { requireTool, runWithTool } from './tools.ts';
@@ -53,15 +57,18 @@ const cases = {
 };
 
 describe('renderUserData', () => {
-  it.each(Object.entries(cases))('%s: is a #cloud-config under 16 KB', (_, settings) => {
-    const ud = renderUserData(settings);
-    expect(ud.startsWith('#cloud-config\n')).toBe(true);
-    const bytes = Buffer.byteLength(ud);
-    console.log(
-      `user data (${settings.models.length} models): ${bytes} bytes of ${USER_DATA_LIMIT_BYTES}`,
-    );
-    expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
-  });
+  it.each(Object.entries(cases))(
+    '%s: is a #cloud-config under 16 KB gzip-compressed, with 1 KB to spare',
+    (_, settings) => {
+      const ud = renderUserData(settings);
+      expect(ud.startsWith('#cloud-config\n')).toBe(true);
+      const bytes = compressedUserDataBytes(ud);
+      console.log(
+        `user data (${settings.models.length} models): ${bytes} bytes gzip of ${USER_DATA_LIMIT_BYTES}`,
+      );
+      expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES - 1024);
+    },
+  );
 
   it.runIf(runWithTool('cloud-init')).each(Object.entries(cases))(
     '%s: passes cloud-init schema',
@@ -81,7 +88,7 @@ describe('renderUserData', () => {
       c.startsWith('#!/'),
     );
     const shells = scripts.filter(([, c]) => /^#!\/(usr\/bin\/env |bin\/)(ba)?sh/.test(c));
-    expect(shells.map(([p]) => p)).toEqual([HOST_PATHS.bootScript]);
+    expect(shells.map(([p]) => p)).toEqual([HOST_PATHS.bootScript, HOST_PATHS.watchdogScript]);
     for (const [path, content] of shells) {
       const file = join(tmp, path.replace(/\//g, '_'));
       writeFileSync(file, content);
@@ -90,27 +97,20 @@ describe('renderUserData', () => {
     }
   });
 
-  it.runIf(runWithTool('shellcheck'))('the boot script in the repository passes shellcheck', () => {
+  it.runIf(runWithTool('shellcheck'))('the host scripts in the repository pass shellcheck', () => {
     requireTool('shellcheck');
-    const script = new URL('../../../infra/host/ep-boot.sh', import.meta.url).pathname;
-    const r = spawnSync('shellcheck', ['--severity=style', script], { encoding: 'utf8' });
-    expect(r.status, r.stdout).toBe(0);
+    for (const name of ['ep-boot.sh', 'ep-watchdog.sh']) {
+      const script = new URL(`../../../infra/host/${name}`, import.meta.url).pathname;
+      const r = spawnSync('shellcheck', ['--severity=style', script], { encoding: 'utf8' });
+      expect(r.status, r.stdout).toBe(0);
+    }
   });
 
-  it('keeps the settings and per-model files readable, compressing them only for many models', () => {
-    const plain = (ud: string) =>
-      (parse(ud) as { write_files: Entry[] }).write_files
-        .filter((e) => !e.encoding)
-        .map((e) => e.path);
-    expect(plain(renderUserData(hostSettings()))).toEqual([
-      HOST_PATHS.hostEnv,
-      '/etc/systemd/system/ep-boot.service',
-      '/etc/ep/vllm/vicuna-7b.env',
-      '/etc/ep/vllm/llama-2-7b.env',
-      '/etc/ep/vllm/phi-2.env',
-      '/etc/ep/vllm/mistral-7b.env',
-    ]);
-    expect(plain(renderUserData(cases['eight models']))).toEqual([HOST_PATHS.hostEnv]);
+  it('keeps every file readable (the whole document is compressed instead, even for eight models)', () => {
+    for (const ud of [renderUserData(hostSettings()), renderUserData(cases['eight models'])]) {
+      const entries = (parse(ud) as { write_files: Entry[] }).write_files;
+      expect(entries.filter((e) => e.encoding)).toEqual([]);
+    }
   });
 
   it('writes the repository files unchanged, with the right modes', () => {
@@ -156,10 +156,11 @@ describe('renderUserData', () => {
 
   it('starts ep-boot.service from runcmd without waiting for it', () => {
     const doc = parse(renderUserData(hostSettings())) as { runcmd: string[][] };
+    const units = ['ep-boot.service', 'ep-watchdog.service', 'ep-boot-log.service'];
     expect(doc.runcmd).toEqual([
       ['systemctl', 'daemon-reload'],
-      ['systemctl', 'enable', 'ep-boot.service'],
-      ['systemctl', 'start', '--no-block', 'ep-boot.service'],
+      ['systemctl', 'enable', ...units],
+      ['systemctl', 'start', '--no-block', ...units],
     ]);
     const unit = files(renderUserData(hostSettings())).get(
       '/etc/systemd/system/ep-boot.service',

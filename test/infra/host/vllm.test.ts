@@ -25,7 +25,7 @@ describe('vllmServeArgs', () => {
   it('sets the scoring flags for one model', () => {
     const [phi] = placeModels([REFERENCE_MODELS[2]!], 4);
     expect(vllmServeArgs(phi!)).toEqual([
-      '--model', 'microsoft/phi-2',
+      'microsoft/phi-2', // positional: `vllm serve --model` is deprecated
       '--served-model-name', 'phi-2',
       '--max-model-len', '2048',
       '--tensor-parallel-size', '1',
@@ -33,6 +33,7 @@ describe('vllmServeArgs', () => {
       '--max-num-seqs', '64',
       '--max-num-batched-tokens', '2048',
       '--no-enable-prefix-caching',
+      '--disable-uvicorn-access-log',
       '--host', '0.0.0.0',
       '--port', '8000',
     ]); // prettier-ignore

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Testing } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -11,8 +11,10 @@ import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parame
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group/index.js';
 import { parseConfig } from '../../../controller/config.ts';
 import { DLAMI_SSM_PARAMETER } from '../../../infra/constructs/gpu-fleet.ts';
-import { CLOUDFRONT_POLICIES, ORIGIN_VERIFY_HEADER } from '../../../infra/constructs/ingress.ts';
+import { CLOUDFRONT_POLICIES } from '../../../infra/constructs/ingress.ts';
 import { EMPTY_KEY_STORE } from '../../../infra/constructs/secrets.ts';
+import { bootTimeline } from '../../../infra/boot-timeline.ts';
+import { parseSettings } from '../../../infra/config.ts';
 import { all, only, synth } from './synth.ts';
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { requireTool, runWithTool } from '../host/tools.ts';
@@ -20,7 +22,8 @@ import { requireTool, runWithTool } from '../host/tools.ts';
 /** The rendered user data, as the host receives it, with the bucket reference left as an expression. */
 function userDataOf(s: ReturnType<typeof synth>): string {
   const lt = only(s.resource, 'aws_launch_template');
-  const local = /^\$\{base64encode\(local\.([^)]+)\)\}$/.exec(String(lt.user_data))?.[1];
+  // gzip-compressed by Terraform (cloud-init unpacks it): EC2's 16 KB limit applies to the compressed bytes.
+  const local = /^\$\{base64gzip\(local\.([^)]+)\)\}$/.exec(String(lt.user_data))?.[1];
   expect(local).toBeDefined();
   return String(s.locals[local!]);
 }
@@ -29,14 +32,20 @@ describe('stack with default settings', () => {
   // GIVEN an empty cdktf.json context (every setting at its default)
   const s = synth();
 
-  it('runs one g6.12xlarge Auto Scaling group, sized 1, with ELB health checks and a long grace period', () => {
+  it('runs one g6.12xlarge Auto Scaling group, sized 1, with EC2 health checks and a grace period sized from the boot steps', () => {
+    const grace = bootTimeline({
+      models: parseSettings({}).models,
+      rootVolumeThroughputMiBps: 500,
+    }).graceSeconds;
     expect(
       Testing.toHaveResourceWithProperties(s.json, AutoscalingGroup.tfResourceType, {
         min_size: 1,
         max_size: 1,
         desired_capacity: 1,
-        health_check_type: 'ELB',
-        health_check_grace_period: 1800,
+        // ELB health would terminate a host whose readiness dips (a vLLM restart); the host watchdog decides.
+        health_check_type: 'EC2',
+        health_check_grace_period: grace,
+        default_instance_warmup: grace,
       }),
     ).toBe(true);
     const asg = only(s.resource, 'aws_autoscaling_group');
@@ -66,7 +75,7 @@ describe('stack with default settings', () => {
     ]);
   });
 
-  it('serves HTTPS through CloudFront (viewer HTTPS only, no caching, all methods) to the ALB', () => {
+  it('serves HTTPS through CloudFront (viewer HTTPS only, no caching, all methods) to the internal ALB through a VPC origin', () => {
     expect(Testing.toHaveResource(s.json, CloudfrontDistribution.tfResourceType)).toBe(true);
     const cdn = only(s.resource, 'aws_cloudfront_distribution');
     expect(cdn.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
@@ -80,40 +89,54 @@ describe('stack with default settings', () => {
     ).toHaveLength(7);
     const [origin] = cdn.origin as Record<string, unknown>[];
     expect(origin!.domain_name).toMatch(/^\$\{aws_lb\.[^.]+\.dns_name\}$/);
-    expect(origin!.custom_header).toEqual([
-      { name: ORIGIN_VERIFY_HEADER, value: expect.stringMatching(/terraform_data\..+\.output/) },
+    expect(origin!.custom_origin_config).toBeUndefined();
+    expect(origin!.vpc_origin_config).toEqual(
+      expect.objectContaining({
+        vpc_origin_id: expect.stringMatching(/^\$\{aws_cloudfront_vpc_origin\.[^.]+\.id\}$/),
+        origin_read_timeout: 60,
+      }),
+    );
+    const vpcOrigin = only(s.resource, 'aws_cloudfront_vpc_origin');
+    expect(vpcOrigin.vpc_origin_endpoint_config).toEqual([
+      expect.objectContaining({
+        arn: expect.stringMatching(/^\$\{aws_lb\.[^.]+\.arn\}$/),
+        origin_protocol_policy: 'http-only',
+        http_port: 80,
+      }),
     ]);
     expect(s.output.endpoint!.value).toMatch(
       /^https:\/\/\$\{aws_cloudfront_distribution\.[^.]+\.domain_name\}$/,
     );
   });
 
-  it('locks the ALB to CloudFront: prefix-list ingress, secret header rule, 403 by default', () => {
-    expect(only(s.data, 'aws_ec2_managed_prefix_list').name).toBe(
-      'com.amazonaws.global.cloudfront.origin-facing',
+  it('keeps the ALB internal, in private subnets, reachable only from inside the VPC: no prefix list, no origin secret', () => {
+    const lb = only(s.resource, 'aws_lb');
+    expect(lb.internal).toBe(true);
+    expect(lb.idle_timeout).toBe(600);
+    for (const subnet of lb.subnets as string[]) {
+      const id = /^\$\{aws_subnet\.([^.]+)\.id\}$/.exec(subnet)?.[1];
+      expect(s.resource.aws_subnet?.[id!]?.map_public_ip_on_launch).not.toBe(true);
+      expect(id).toMatch(/lb/);
+    }
+    expect(s.data.aws_ec2_managed_prefix_list).toBeUndefined();
+    expect(s.resource.terraform_data).toBeUndefined();
+    expect(s.resource.aws_lb_listener_rule).toBeUndefined();
+    const albIngress = all(s.resource, 'aws_vpc_security_group_ingress_rule').filter((r) =>
+      String(r.security_group_id).includes('alb'),
     );
-    const albIngress = all(s.resource, 'aws_vpc_security_group_ingress_rule').filter(
-      (r) => r.prefix_list_id,
-    );
-    expect(albIngress).toEqual([expect.objectContaining({ from_port: 80, to_port: 80 })]);
-    const listener = only(s.resource, 'aws_lb_listener');
-    expect(listener.default_action).toEqual([
-      expect.objectContaining({
-        type: 'fixed-response',
-        fixed_response: expect.objectContaining({ status_code: '403' }),
-      }),
+    expect(albIngress).toEqual([
+      expect.objectContaining({ cidr_ipv4: '10.0.0.0/16', from_port: 80, to_port: 80 }),
     ]);
-    const rule = only(s.resource, 'aws_lb_listener_rule');
-    expect(rule.condition).toEqual([
-      {
-        http_header: {
-          http_header_name: ORIGIN_VERIFY_HEADER,
-          values: [expect.stringMatching(/terraform_data/)],
-        },
-      },
+    expect(only(s.resource, 'aws_lb_listener').default_action).toEqual([
+      expect.objectContaining({ type: 'forward' }),
     ]);
-    expect(only(s.resource, 'terraform_data').lifecycle).toEqual({ ignore_changes: ['input'] });
-    expect(only(s.resource, 'aws_lb').idle_timeout).toBe(600);
+  });
+
+  it('names the target group by prefix, so a replacement never collides with the group it replaces', () => {
+    const tg = only(s.resource, 'aws_lb_target_group');
+    expect(tg.name).toBeUndefined();
+    expect(tg.name_prefix).toBe('ep-tg-');
+    expect(tg.lifecycle).toEqual({ create_before_destroy: true });
   });
 
   it('health-checks the controller on /readyz at the controller port', () => {
@@ -167,6 +190,7 @@ describe('stack with default settings', () => {
       models: { name: string }[];
       auth: object;
       timeouts: object;
+      minModels: number;
     };
     expect(doc.port).toBe(8080);
     expect(doc.models.map((m) => m.name)).toEqual([
@@ -176,12 +200,17 @@ describe('stack with default settings', () => {
       'mistral-7b',
     ]);
     expect(() => parseConfig(doc)).not.toThrow();
-    // CloudFront and the ALB both append to X-Forwarded-For.
+    // CloudFront and the ALB both append to X-Forwarded-For; /metrics (per-key-id counters, backend state)
+    // needs a key once deployed.
     expect(doc.auth).toEqual({
       store: 'aws:ensembled-perplexity/api-keys',
       region: 'us-east-1',
       trustedProxies: 2,
+      metricsRequireKey: true,
     });
+    // The load balancer's readiness is a quorum: a majority of the four models.
+    expect(doc.minModels).toBe(2);
+    expect(parseConfig(doc).minModels).toBe(2);
     // Deadlines end before CloudFront's 60 s origin timeout.
     expect(doc.timeouts).toMatchObject({ requestMs: 58_000, maxRequestMs: 58_000 });
   });
@@ -223,7 +252,7 @@ describe('stack with default settings', () => {
       .replace(/\$\{aws_s3_bucket[^}]+\}/g, 'ep-artifacts-bucket')
       .replace(/\$\$\{/g, '${');
     expect(asHost.startsWith('#cloud-config\n')).toBe(true);
-    expect(Buffer.byteLength(asHost)).toBeLessThan(16 * 1024);
+    expect(gzipSync(asHost, { level: 9 }).length).toBeLessThan(16 * 1024);
     const doc = parse(asHost) as {
       write_files: { path: string; content: string; encoding?: string }[];
     };
@@ -280,7 +309,9 @@ describe('stack with default settings', () => {
   });
 
   it('keeps state local and pins the AWS provider with default tags', () => {
-    expect(s.terraform.backend).toBeUndefined();
+    expect(s.terraform.backend).toEqual({
+      local: { path: '../../../terraform.ensembled-perplexity.tfstate' },
+    });
     expect(s.terraform.required_providers).toEqual({ aws: { source: 'aws', version: '6.25.0' } });
     expect(s.provider.aws![0]).toMatchObject({
       region: 'us-east-1',

@@ -234,3 +234,55 @@ export function bucketViolations(s: Synthesized): string[] {
   }
   return out;
 }
+
+/** No load balancer faces the internet: CloudFront reaches an internal one through a VPC origin. */
+export function publicLoadBalancerViolations(s: Synthesized): string[] {
+  return Object.entries(s.resource.aws_lb ?? {})
+    .filter(([, lb]) => lb.internal !== true)
+    .map(([id]) => `aws_lb.${id}: internet-facing`);
+}
+
+/**
+ * No CloudFront origin is reached over the internet in cleartext: every origin is a VPC origin, or a custom origin
+ * with `https-only`. A prefix-list rule (the origin-facing list) means a public origin: also a violation.
+ */
+export function originViolations(s: Synthesized): string[] {
+  const out: string[] = [];
+  for (const [id, cdn] of Object.entries(s.resource.aws_cloudfront_distribution ?? {})) {
+    for (const o of (cdn.origin as Record<string, unknown>[] | undefined) ?? []) {
+      const custom = o.custom_origin_config as { origin_protocol_policy?: string } | undefined;
+      if (o.vpc_origin_config) continue;
+      if (custom && custom.origin_protocol_policy !== 'https-only')
+        out.push(
+          `aws_cloudfront_distribution.${id}: origin ${String(o.origin_id)} over ${custom.origin_protocol_policy} across the internet`,
+        );
+      else if (!custom && !o.s3_origin_config)
+        out.push(
+          `aws_cloudfront_distribution.${id}: origin ${String(o.origin_id)} of unknown kind`,
+        );
+    }
+  }
+  for (const r of securityGroupRules(s))
+    if (r.direction === 'ingress' && r.prefixList)
+      out.push(`${r.where}: ingress from a prefix list`);
+  return out;
+}
+
+/** IAM statements granting `ssm:GetParameter*` (or `ssm:*`) on every parameter, and managed policies that do. */
+export function parameterReadViolations(s: Synthesized): string[] {
+  const out: string[] = [];
+  for (const { where, statement } of policyStatements(s)) {
+    if (statement.Effect === 'Deny') continue;
+    const reads = list(statement.Action).filter((a) => /^ssm:(\*|GetParameter)/.test(a));
+    if (
+      reads.length > 0 &&
+      list(statement.Resource).some((r) => r === '*' || r.endsWith(':parameter/*'))
+    )
+      out.push(`${where}: ${reads.join(',')} on every parameter`);
+  }
+  for (const [id, a] of Object.entries(s.resource.aws_iam_role_policy_attachment ?? {})) {
+    if (/AmazonSSMManagedInstanceCore|AmazonSSMReadOnlyAccess/.test(String(a.policy_arn)))
+      out.push(`attachment ${id}: ${String(a.policy_arn)} grants ssm:GetParameter* on *`);
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
@@ -9,7 +10,10 @@ import {
   hostSecurityGroups,
   iamWildcardViolations,
   loadBalancerSecurityGroups,
+  originViolations,
+  parameterReadViolations,
   policyStatements,
+  publicLoadBalancerViolations,
   sshViolations,
 } from './policy-checks.ts';
 import { all, only, synth } from './synth.ts';
@@ -54,6 +58,29 @@ describe('security policy', () => {
         expect(iamWildcardViolations(s)).toEqual([]);
       });
 
+      it('no load balancer faces the internet and no origin is reached in cleartext across it', () => {
+        expect(publicLoadBalancerViolations(s)).toEqual([]);
+        expect(originViolations(s)).toEqual([]);
+        expect(s.resource.aws_cloudfront_vpc_origin).toBeDefined();
+      });
+
+      it('the hosts may not read SSM parameters, and change only their own Auto Scaling group', () => {
+        expect(parameterReadViolations(s)).toEqual([]);
+        const grants = policyStatements(s).filter(({ statement }) =>
+          [statement.Action ?? []].flat().some((a) => a.startsWith('autoscaling:')),
+        );
+        expect(grants).toHaveLength(1);
+        expect([grants[0]!.statement.Action].flat().sort()).toEqual([
+          'autoscaling:SetInstanceHealth',
+          'autoscaling:SetInstanceProtection',
+        ]);
+        expect(grants[0]!.statement.Resource).toEqual([
+          expect.stringMatching(
+            /^arn:\$\{data\.aws_partition\.[^}]+\}:autoscaling:us-east-1:\$\{data\.aws_caller_identity\.[^}]+\}:autoScalingGroup:\*:autoScalingGroupName\/ensembled-perplexity-hosts$/,
+          ),
+        ]);
+      });
+
       it('every bucket blocks public access and is encrypted', () => {
         expect(Object.keys(s.resource.aws_s3_bucket ?? {})).not.toHaveLength(0);
         expect(bucketViolations(s)).toEqual([]);
@@ -74,6 +101,39 @@ describe('security policy', () => {
   }
 
   describe('the checks catch regressions', () => {
+    it('fails on an internet-facing load balancer, an HTTP origin or a prefix-list rule (the old ingress)', () => {
+      const s = synth({}, (stack) => {
+        stack.ingress.loadBalancer.addOverride('internal', false);
+        stack.ingress.distribution.addOverride('origin.0.vpc_origin_config', null);
+        stack.ingress.distribution.addOverride('origin.0.custom_origin_config', {
+          http_port: 80,
+          https_port: 443,
+          origin_protocol_policy: 'http-only',
+          origin_ssl_protocols: ['TLSv1.2'],
+        });
+        new VpcSecurityGroupIngressRule(stack, 'cloudfront-prefix-list', {
+          securityGroupId: stack.ingress.albSecurityGroup.id,
+          prefixListId: 'pl-3b927c52',
+          ipProtocol: 'tcp',
+          fromPort: 80,
+          toPort: 80,
+        });
+      });
+      expect(publicLoadBalancerViolations(s).join('\n')).toMatch(/internet-facing/);
+      expect(originViolations(s).join('\n')).toMatch(/over http-only across the internet/);
+      expect(originViolations(s).join('\n')).toMatch(/ingress from a prefix list/);
+    });
+
+    it('fails when the hosts may read every SSM parameter', () => {
+      const s = synth({}, (stack) => {
+        new IamRolePolicyAttachment(stack, 'ssm-core', {
+          role: stack.fleet.role.name,
+          policyArn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
+        });
+      });
+      expect(parameterReadViolations(s).join('\n')).toMatch(/AmazonSSMManagedInstanceCore/);
+    });
+
     it('fails if the hosts are opened to the internet', () => {
       const s = synth({}, (stack) => {
         new VpcSecurityGroupIngressRule(stack, 'oops', {

@@ -73,15 +73,33 @@ switch (cmd) {
     break;
   }
   case 'aws':
-    if (args[0] === 'secretsmanager') {
+    if (args[0] === 'secretsmanager' && valueOf('--secret-id').endsWith('/dockerhub')) {
+      if (!process.env.STUB_DOCKERHUB) fail('ResourceNotFoundException: no value', 254);
+      out(`${process.env.STUB_DOCKERHUB}\n`);
+    } else if (args[0] === 'secretsmanager') {
       if (!process.env.STUB_HF_TOKEN)
         fail('ResourceNotFoundException: no value for staging label AWSCURRENT', 254);
       out(`${process.env.STUB_HF_TOKEN}\n`);
     } else if (args[0] === 's3' && args[1] === 'cp') {
       const src = args.find((a) => a.startsWith('s3://'));
       if (process.env.STUB_S3_DOWN) fail('Could not connect to the endpoint URL');
-      writeFileSync(args.at(-1), `// object ${src}\n`);
+      // A controller config is JSON (the boot script edits it); anything else is opaque.
+      writeFileSync(
+        args.at(-1),
+        src.endsWith('.json')
+          ? `${JSON.stringify({ source: src, models: [{ name: 'vicuna-7b' }, { name: 'llama-2-7b' }] })}\n`
+          : `// object ${src}\n`,
+      );
+    } else if (args[0] === 'cloudwatch' && args[1] === 'put-metric-data') {
+      if (process.env.STUB_CLOUDWATCH_DOWN) fail('Could not connect to the endpoint URL');
+    } else if (args[0] === 'autoscaling') {
+      // set-instance-health / set-instance-protection: recorded in calls.jsonl.
     } else fail(`unexpected aws ${args.join(' ')}`);
+    break;
+  case 'docker':
+    // The boot script's own docker calls (pull, login); the units' docker runs are played by host-sim.ts.
+    if (args[0] === 'pull' && process.env.STUB_PULL_FAILS) fail('toomanyrequests: rate limit');
+    if (!['pull', 'login'].includes(args[0])) fail(`unexpected docker ${args[0]}`);
     break;
   case 'systemctl': {
     const units = args.filter((a) => !a.startsWith('-')).slice(1);
