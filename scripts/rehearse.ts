@@ -240,7 +240,12 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
           fresh,
           env,
           bundleSha256: synth.bundleSha256,
-          hostCount: synth.settings.hostCount,
+          // As many instances as the group's desired capacity in the synthesized stack.
+          hostCount: Number(
+            Object.values(synth.stack.resource?.aws_autoscaling_group ?? {})[0]?.desired_capacity ??
+              Object.values(synth.stack.resource?.aws_autoscaling_group ?? {})[0]?.min_size ??
+              1,
+          ),
         });
         const lbs = (fresh.load_balancers ?? []) as Array<{ arn: string; scheme?: string }>;
         return { ...a, lbArn: lbs[0]?.arn ?? '' };

@@ -135,6 +135,8 @@ export interface ModelInfo {
   weight: number;
   max_model_len: number | null;
   prefix_token_id: number | null;
+  /** Why the model cannot serve on this deployment (e.g. its download was refused), or null. */
+  unavailable: string | null;
   backends: { id: string; state: string; inflight: number; last_error: string | null }[];
 }
 
