@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { awsCli } from './aws-env.ts';
 import type { Inventory } from './inventory.ts';
 import {
@@ -124,10 +125,12 @@ export async function assertApplied(o: {
   ])) as {
     LaunchTemplateVersions: Array<{ LaunchTemplateData: { UserData?: string } }>;
   };
-  const stored = Buffer.from(
+  // cloud-init reads gzip-compressed user data as it is; so does the rehearsal.
+  const raw = Buffer.from(
     versions.LaunchTemplateVersions[0]?.LaunchTemplateData.UserData ?? '',
     'base64',
-  ).toString('utf8');
+  );
+  const stored = (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).toString('utf8');
   const [bucketAddress] = resourcesOf(o.stack, 'aws_s3_bucket');
   const expected = untemplate(userDataTemplate(o.stack), (expr) =>
     bucketAddress && expr === `aws_s3_bucket.${bucketAddress[0]}.bucket`

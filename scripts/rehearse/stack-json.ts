@@ -62,12 +62,15 @@ export function untemplate(
   });
 }
 
-/** The local value behind the launch template's `user_data = "${base64encode(local.NAME)}"`, as a template. */
+/**
+ * The local value behind the launch template's `user_data = "${base64encode(local.NAME)}"` (or `base64gzip`), as
+ * a template.
+ */
 export function userDataTemplate(stack: StackJson): string {
   const [lt] = resourcesOf(stack, 'aws_launch_template');
   if (!lt) throw new Error('the stack has no aws_launch_template');
   const expr = String(lt[1].user_data ?? '');
-  const local = /^\$\{base64encode\(local\.([^)]+)\)\}$/.exec(expr)?.[1];
+  const local = /^\$\{base64(?:encode|gzip)\(local\.([^)]+)\)\}$/.exec(expr)?.[1];
   if (local) return String(stack.locals?.[local] ?? '');
   const literal = /^\$\{base64encode\("([\s\S]*)"\)\}$/.exec(expr);
   if (literal)

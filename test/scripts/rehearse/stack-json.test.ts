@@ -22,6 +22,11 @@ describe('reading a synthesized stack', () => {
       locals: { ud_1: '#cloud-config\n' },
     };
     expect(userDataTemplate(stack)).toBe('#cloud-config\n');
+    const gz = {
+      ...stack,
+      resource: { aws_launch_template: { lt: { user_data: '${base64gzip(local.ud_1)}' } } },
+    };
+    expect(userDataTemplate(gz)).toBe('#cloud-config\n');
   });
 
   it('counts declared resources, counting expressions as at least one', () => {
