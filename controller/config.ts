@@ -116,6 +116,17 @@ export const HealthSchema = z
   })
   .prefault({});
 
+export const CalibrationSchema = z
+  .object({
+    /**
+     * Calibration file (made by `npm run calibrate`). Percentiles, spans and flags need one; the file is checked
+     * again every `reloadMs`, so a new one takes effect without a restart. @default - none
+     */
+    path: z.string().min(1).optional(),
+    reloadMs: z.int().positive().default(30_000),
+  })
+  .prefault({});
+
 export const AuthSchema = z
   .strictObject({
     /**
@@ -145,11 +156,19 @@ export const AuthSchema = z
 
 export const CacheSchema = z
   .strictObject({
-    /** Result cache budget in bytes; 0 disables the cache. */
+    /**
+     * Result cache budget: heap bytes of its keys, values and bookkeeping (each entry is counted at its real
+     * size). 0 disables the cache. The default keeps the whole controller within ~200 MiB resident under load.
+     */
     maxBytes: z
       .int()
       .nonnegative()
-      .default(64 * 1024 * 1024),
+      .default(32 * 1024 * 1024),
+    /**
+     * Requests (and streams) with more texts than this are bulk jobs: they read the cache but do not store their
+     * results, which would evict everyone else's for texts that are rarely asked again. 0 stores none.
+     */
+    maxStoredTextsPerRequest: z.int().nonnegative().default(256),
   })
   .prefault({});
 
@@ -172,6 +191,7 @@ export const ControllerConfigSchema = z.strictObject({
   health: HealthSchema,
   auth: AuthSchema,
   cache: CacheSchema,
+  calibration: CalibrationSchema,
 });
 export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
 /** What a config file may contain: everything but `models` is optional. */

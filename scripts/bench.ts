@@ -7,9 +7,13 @@
  *   npm run bench -- --url URL           any running endpoint (key from $EP_API_KEY or --key)
  *   npm run bench -- --overhead          controller overhead vs. direct backend calls (scripts/bench-overhead.ts)
  *   npm run bench -- --stream-rss        controller memory for streamed jobs of 1k / 10k / 100k texts
+ *   npm run bench -- --memory            controller RSS and CPU under full load (8 × 100 texts in flight, 90 s)
+ *   npm run bench -- --memory --long     the same at GPU rates (L4 emulator) for 10 minutes: RSS growth
  *   npm run bench -- --score 10000       the score CLI on a 10k-line JSONL file against the local stack
+ *   npm run bench -- --detect            detection: held-out false-positive rates, AUROC and TPR at 1 % FPR of
+ *                                        whole-text vs max-window scores on seeded attacks (scripts/lib/bench-detect.ts)
  *
- * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --json PATH (default bench-results/<date>-<mode>.json).
+ * Options: --sizes 1,10,100,1000  --repeats 3  --models a,b  --seconds N (--memory)  --json PATH (default bench-results/<date>-<mode>.json).
  * Prints a Markdown table and writes the results, machine and exact command as JSON.
  */
 import { isMainModule } from './lib/main-module.ts';
@@ -22,6 +26,8 @@ import { machineInfo } from './lib/bench-machine.ts';
 import { startLocalStack } from './lib/bench-stack.ts';
 import { formatSeedTable, runSeedTable } from './lib/bench-table.ts';
 import type { SeedTableRow, TableColumn } from './lib/bench-table.ts';
+import { formatGoals, goal } from './lib/bench-goals.ts';
+import type { Goal } from './lib/bench-goals.ts';
 
 /** `--simulate` names → local-lm timing profiles (per-model rows picked by the fleet). */
 const SIMULATIONS: Record<string, string> = {
@@ -54,6 +60,8 @@ export interface BenchResult {
   rows: SeedTableRow[];
   references: Record<string, Record<number, number>>;
   table: string;
+  /** With `--simulate`: each row within 5 % (100, 1000 prompts) or 10 % (1, 10) of the cost model's ideal. */
+  goals: Goal[];
   machine: ReturnType<typeof machineInfo>;
 }
 
@@ -66,7 +74,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     );
   }
   if (options.url && options.simulate) throw new Error('--simulate runs a local stack; drop --url');
-  const stack = options.url ? undefined : await startLocalStack(profile ? { timing: profile } : {});
+  // A stand-in busy with a batch answers its health probe late on a loaded machine; the benchmark measures
+  // throughput, so it does not eject a model for that.
+  const stack = options.url
+    ? undefined
+    : await startLocalStack({
+        ...(profile ? { timing: profile } : {}),
+        controller: { health: { probeTimeoutMs: 30_000, failuresToEject: 20 } },
+      });
   const client = new EnsembledPerplexityClient({
     baseUrl: options.url ?? (stack as { url: string }).url,
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
@@ -92,11 +107,26 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const references: Record<string, Record<number, number>> = {
       'seed published (4×L4)': SEED_PUBLISHED,
     };
+    let goals: Goal[] = [];
     if (profile) {
+      // The ideal of each row plans the prompts the models really counted, plus their prefix token.
+      const positions = (n: number) =>
+        (rows.find((r) => r.prompts === n)?.tokensPerPrompt ?? 49) + 1;
       const modelled = (p: string) =>
-        Object.fromEntries(sizes.map((n) => [n, modelledSeconds(p, n)]));
-      references[`cost model ${profile} (ideal)`] = modelled(profile);
+        Object.fromEntries(sizes.map((n) => [n, modelledSeconds(p, n, positions(n))]));
+      const ideal = modelled(profile);
+      references[`cost model ${profile} (ideal, measured positions)`] = ideal;
       references['cost model floor-bf16'] = modelled('floor-bf16');
+      goals = rows.map((row) => {
+        const limit = row.prompts >= 100 ? 5 : 10;
+        const over = (row.medianSeconds / (ideal[row.prompts] as number) - 1) * 100;
+        return goal(
+          `${row.prompts} prompts: projected over the ideal`,
+          limit,
+          '%',
+          Math.round(over * 10) / 10,
+        );
+      });
     }
     const columns: TableColumn[] = Object.entries(references).map(([title, values]) => ({
       title,
@@ -118,6 +148,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       rows,
       references,
       table,
+      goals,
       machine: machineInfo(),
     };
   } finally {
@@ -147,8 +178,43 @@ async function main(): Promise<void> {
       overhead: { type: 'boolean', default: false },
       'stream-rss': { type: 'boolean', default: false },
       score: { type: 'string' },
+      memory: { type: 'boolean', default: false },
+      long: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      detect: { type: 'boolean', default: false },
+      seed: { type: 'string' },
     },
   });
+  if (values.memory) {
+    const { runMemoryBench, formatMemoryBench } = await import('./lib/bench-memory.ts');
+    const result = await runMemoryBench({
+      long: values.long,
+      ...(values.seconds ? { seconds: Number(values.seconds) } : {}),
+    });
+    console.log(formatMemoryBench(result));
+    const m = machineInfo();
+    console.log(`load average ${m.loadAverage}; ${m.date}`);
+    const file = await writeJson(values.json, values.long ? 'memory-long' : 'memory', {
+      kind: 'memory',
+      result,
+      machine: m,
+    });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
+  if (values.detect) {
+    const { runDetectBench, formatDetectBench } = await import('./lib/bench-detect.ts');
+    const apiKey = values.key ?? process.env.EP_API_KEY;
+    const result = await runDetectBench({
+      ...(values.url ? { url: values.url } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(values.seed ? { seed: Number(values.seed) } : {}),
+    });
+    console.log(formatDetectBench(result));
+    const file = await writeJson(values.json, 'detect', { ...result, machine: machineInfo() });
+    console.error(`bench: wrote ${file}`);
+    return;
+  }
   if (values.overhead) {
     const modulePath = './bench-overhead.ts';
     let mod: {
@@ -215,6 +281,7 @@ async function main(): Promise<void> {
     ...(values.models ? { models: values.models.split(',') } : {}),
   });
   console.log(`\n${result.label}\n\n${result.table}\n`);
+  if (result.goals.length > 0) console.log(`goals:\n${formatGoals(result.goals).join('\n')}\n`);
   const m = result.machine;
   console.log(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average ${m.loadAverage}; ${m.date}`,

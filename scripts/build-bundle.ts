@@ -47,6 +47,19 @@ const BANNER = [
 export async function buildControllerBundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const entry = resolve(ROOT, opts.entry ?? 'controller/main.ts');
   const outFile = resolve(ROOT, opts.outFile ?? 'dist/controller.mjs');
+  // The parse pool's worker travels inside the bundle as source text (a Worker evaluates it), so the bundle
+  // stays one file; it is a small CommonJS script that needs nothing but Node's builtins.
+  const worker = await build({
+    entryPoints: [resolve(ROOT, 'controller/backends/parse-worker.ts')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+  });
+  const workerSource = worker.outputFiles[0]?.text;
+  if (!workerSource) throw new Error('the parse worker did not build');
   await build({
     entryPoints: [entry],
     outfile: outFile,
@@ -60,6 +73,7 @@ export async function buildControllerBundle(opts: BundleOptions = {}): Promise<B
     // Entries outside the repository (test fixtures) still resolve packages from its node_modules.
     nodePaths: [resolve(ROOT, 'node_modules')],
     banner: { js: BANNER },
+    define: { __EP_PARSE_WORKER_SOURCE__: JSON.stringify(workerSource) },
     sourcemap: false,
     legalComments: 'eof',
     logLevel: 'warning',

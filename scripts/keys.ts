@@ -25,7 +25,8 @@ Commands:
   list                   list keys: id, name, created, expires, status
   revoke ID              revoke a key (it stops working within the controller's reload period)
   rotate ID [--grace 24h] [--expires …] [--name …] [--rpm N] [--tpm N]
-                         create a replacement key (same name and limits unless given);
+                         create a replacement key (same name, limits and lifetime unless given:
+                         a key made with --expires 90d is replaced by one that lasts 90 days);
                          the old key keeps working for the grace period, then expires
 
 Options:

@@ -5,52 +5,40 @@
  * that works. Ctrl-C stops everything.
  *
  * Environment: PORT, HOST (default 127.0.0.1), EP_DEV_API_KEY (use this key instead of a fresh one),
- * EP_LOCAL_LM_CACHE (trained model cache), EP_LOG_LEVEL (default warn).
+ * EP_LOCAL_LM_CACHE (trained model cache), EP_LOG_LEVEL (default warn). The calibration lives in
+ * .cache/calibration.json; the first start (and a start after the models changed) makes it in the background.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KeyAdmin, KeyAdminError } from '../controller/auth/key-admin.ts';
-import { openKeyStore } from '../controller/auth/stores/open-key-store.ts';
 import { parseConfig } from '../controller/config.ts';
 import { startController } from '../controller/main.ts';
 import { createLogger } from '../controller/observability/logger.ts';
 import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { startLocalFleet } from '../images/local-lm/index.ts';
-
-const DEV_KEY_NAME = 'npm-start';
-
-/** Puts the dev key in the local store (replacing earlier dev keys) and returns the key to print. */
-async function provisionDevKey(storePath: string, presetKey: string | undefined): Promise<string> {
-  const admin = new KeyAdmin(openKeyStore(`file:${storePath}`, { create: true }));
-  try {
-    return (await admin.provision(DEV_KEY_NAME, presetKey)).key;
-  } catch (err) {
-    if (err instanceof KeyAdminError && err.code === 'MALFORMED_KEY') {
-      throw new Error(
-        'EP_DEV_API_KEY is not a well-formed key; create one with `npm run keys -- create`',
-      );
-    }
-    throw err;
-  }
-}
+import { provisionDevKey } from './lib/dev-key.ts';
+import { StartSettingsError, checkPortFree, readStartSettings } from './lib/start-settings.ts';
+import { ensureLocalCalibration } from './lib/local-calibration.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const port = Number(process.env.PORT ?? 8000);
-  const host = process.env.HOST ?? '127.0.0.1';
+  const { port, host } = readStartSettings(process.env);
+  await checkPortFree({ port, host });
   const cacheDir = resolve('.cache');
   mkdirSync(cacheDir, { recursive: true });
   const keyStorePath = resolve(cacheDir, 'dev-keys.json');
+  const calibrationPath = resolve(cacheDir, 'calibration.json');
 
   console.log('Loading the four local language models (the first start trains them)…');
   const fleet = await startLocalFleet({ host: '127.0.0.1' });
-  const key = await provisionDevKey(keyStorePath, process.env.EP_DEV_API_KEY);
+  const devKey = await provisionDevKey(keyStorePath, process.env.EP_DEV_API_KEY);
+  const key = devKey.key;
   const config = parseConfig({
     host,
     port,
     logLevel: process.env.EP_LOG_LEVEL ?? 'warn',
     models: fleet.servers.map((s) => ({ name: s.servedName, backends: [s.url] })),
     auth: { store: `file:${keyStorePath}`, reloadMs: 5_000 },
+    calibration: { path: calibrationPath },
   });
   const controller = await startController(config, {
     logger: createLogger(config.logLevel),
@@ -76,6 +64,23 @@ Try it:
     -d '{"texts": ["The ship sailed across the sea at dawn.", "dawn sea the across at ship sailed The."]}'
 
 Press Ctrl-C to stop.`);
+  ensureLocalCalibration({
+    controller,
+    calibrationPath,
+    apiKey: key,
+    log: (l) => console.log(l),
+  }).then(
+    (how) =>
+      console.log(
+        how === 'made'
+          ? `Calibration made and in force (${calibrationPath}): percentiles and flag_fpr work now.`
+          : `Calibration loaded from ${calibrationPath}.`,
+      ),
+    (err: unknown) =>
+      console.error(
+        `Calibration failed (${err instanceof Error ? err.message : String(err)}); scoring still works.`,
+      ),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -84,6 +89,7 @@ Press Ctrl-C to stop.`);
     console.log(`\n${signal}: stopping…`);
     await controller.close();
     await fleet.close();
+    await devKey.release().catch(() => undefined);
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -92,5 +98,6 @@ Press Ctrl-C to stop.`);
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  // 2: a setting to change (the message names it); 1: anything else.
+  process.exit(err instanceof StartSettingsError ? 2 : 1);
 });

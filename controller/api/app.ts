@@ -10,11 +10,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
+import { CalibrationSource } from '../calibration/calibration-source.ts';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { ApiError, errorBody, fieldPath, sendError } from './errors.ts';
+import { bodyTooLarge, errorBody, issueField, sendError } from './errors.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { registerCalibrationRoute } from './routes/calibration.ts';
 import { registerLegacyRoutes } from './routes/legacy.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerPerplexityRoute } from './routes/perplexity.ts';
@@ -25,6 +27,8 @@ export interface AppDependencies {
   readonly config: ControllerConfig;
   readonly registry: ModelRegistry;
   readonly logger: Logger;
+  /** The calibration in force. @default - none (percentiles are null; spans and flags are refused) */
+  readonly calibration?: CalibrationSource;
   /**
    * Authentication for the scoring routes (`api/middleware/api-key-auth.ts`).
    * @default - none: every caller may score (local experiments only)
@@ -47,7 +51,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     defaultHook: (result, c) => {
       if (result.success) return;
       const issue = result.error.issues[0];
-      const param = issue ? fieldPath(issue.path) : '(body)';
+      const param = issue ? issueField(issue) : '(body)';
       const message = issue ? `${param}: ${issue.message}` : 'invalid request';
       return c.json(errorBody('invalid_request', message, param), 400);
     },
@@ -60,24 +64,21 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
     '*',
     secureHeaders({ crossOriginEmbedderPolicy: false, contentSecurityPolicy: undefined }),
   );
-  const limitBody = (maxSize: number) =>
+  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
+  const limitBody = (maxSize: number, streamHint?: number) =>
     bodyLimit({
       maxSize,
-      onError: () => {
+      onError: (c) => {
         // The rest of the body is never read, so the connection cannot be reused: say so, or a keep-alive
         // client sends its next request into a socket the server is about to drop.
-        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${maxSize} bytes`, {
-          headers: { connection: 'close' },
-        });
+        const hint = c.req.path === '/v1/perplexity' ? streamHint : undefined;
+        throw bodyTooLarge(maxSize, hint, { connection: 'close' });
       },
     });
-  const plainBodyLimit = limitBody(config.limits.maxBodyBytes);
+  const plainBodyLimit = limitBody(config.limits.maxBodyBytes, streamMaxBytes);
   // A streamed scoring job may be far larger. The limit is picked before the body is parsed, so a client asks
   // for it with `Accept: application/x-ndjson`; the route holds non-streamed requests to maxBodyBytes.
-  const streamBodyLimit = limitBody(
-    Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes),
-  );
-  const streamMaxBytes = Math.max(config.limits.maxBodyBytes, config.limits.maxStreamBodyBytes);
+  const streamBodyLimit = limitBody(streamMaxBytes);
   app.use('*', async function limitBodySize(c, next) {
     const stream =
       c.req.path === '/v1/perplexity' &&
@@ -99,10 +100,18 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   // The auth middleware also refuses keys sent in the URL (they end up in logs and browser history).
   if (deps.authenticate) for (const path of SCORING_PATHS) app.use(path, deps.authenticate);
 
-  const scoring = new ScoringService(config, registry);
+  const calibration =
+    deps.calibration ??
+    new CalibrationSource({
+      reloadMs: 60_000,
+      fingerprints: () => registry.fingerprints(),
+      logger,
+    });
+  const scoring = new ScoringService(config, registry, calibration);
   registerPerplexityRoute(app, config, scoring);
   registerLegacyRoutes(app, config, registry, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
+  registerCalibrationRoute(app, calibration, () => registry.fingerprints());
   if (deps.metrics) {
     if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);
     registerMetricsRoute(app, deps.metrics);

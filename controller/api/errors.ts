@@ -10,6 +10,12 @@ import { BackendError } from '../backends/errors.ts';
 import { QueueFullError } from '../scheduler/model-scheduler.ts';
 import { QuorumError } from '../ensemble/ensemble-scorer.ts';
 
+/**
+ * nginx's "client closed request": the client went away before the answer. It is recorded, never sent, and is
+ * neither a server error nor an alarm.
+ */
+export const CLIENT_CLOSED_STATUS = 499 as ContentfulStatusCode;
+
 export interface ErrorBody {
   error: { type: string; message: string; param?: string };
 }
@@ -36,6 +42,24 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * 413 for a request body over `max` bytes. Where streaming admits more (`streamMax`), the message says how to
+ * send the job as a stream instead of leaving the client to guess.
+ */
+export function bodyTooLarge(
+  max: number,
+  streamMax?: number,
+  headers: Record<string, string> = {},
+): ApiError {
+  const hint =
+    streamMax !== undefined && streamMax > max
+      ? `; send it with "Accept: application/x-ndjson" to stream the results, which allows bodies up to ${streamMax} bytes`
+      : '';
+  return new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes${hint}`, {
+    headers,
+  });
+}
+
 export function errorBody(type: string, message: string, param?: string): ErrorBody {
   return { error: param === undefined ? { type, message } : { type, message, param } };
 }
@@ -48,6 +72,19 @@ export function fieldPath(path: readonly PropertyKey[]): string {
     else out += out ? `.${String(part)}` : String(part);
   }
   return out || '(body)';
+}
+
+/**
+ * The field a zod issue is about. An unknown field is named itself (`weights.x`, not `weights`), so the client
+ * sees which key to drop.
+ */
+export function issueField(issue: {
+  readonly path: readonly PropertyKey[];
+  readonly code?: string;
+  readonly keys?: readonly string[];
+}): string {
+  const unknown = issue.code === 'unrecognized_keys' ? issue.keys?.[0] : undefined;
+  return fieldPath(unknown === undefined ? issue.path : [...issue.path, unknown]);
 }
 
 /** Maps any thrown value to a status and body; unknown errors become a 500 without internals. */
@@ -68,6 +105,16 @@ export function toErrorResponse(err: unknown): {
       status: 503,
       body: errorBody('overloaded', `${err.message}; retry later`),
       headers: { 'retry-after': '1' },
+    };
+  }
+  if (
+    (err instanceof BackendError && err.code === 'CANCELLED') ||
+    (err instanceof QuorumError && err.cause.code === 'CANCELLED')
+  ) {
+    return {
+      status: CLIENT_CLOSED_STATUS,
+      body: errorBody('client_closed', 'the client closed the request'),
+      headers: {},
     };
   }
   if (err instanceof QuorumError) {

@@ -4,6 +4,7 @@
  * field, default and limit is documented where it is enforced.
  */
 import { z } from '@hono/zod-openapi';
+import { DEFAULT_WINDOW_CHARS } from '../calibration/detection-figures.ts';
 import type { Limits } from '../config.ts';
 
 /** Matches a UTF-16 surrogate without its partner: such a string is not valid Unicode and has no UTF-8 form. */
@@ -67,8 +68,25 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
           description: 'Ensemble weight per model name (default 1 each).',
           example: { 'llama-sotu': 2 },
         }),
-      details: z.enum(['none', 'tokens']).default('none').openapi({
-        description: '"tokens" adds each model\'s tokens with character offsets and logprobs.',
+      details: z
+        .union([z.enum(['none', 'tokens', 'spans']), z.array(z.enum(['tokens', 'spans'])).max(2)])
+        .default('none')
+        .openapi({
+          description:
+            '"tokens" adds each model\'s tokens with character offsets and logprobs; "spans" adds `ensemble.spans`, the unusual runs of characters (needs a calibration). A list asks for both: `["tokens", "spans"]`.',
+        }),
+      window_chars: z
+        .int()
+        .min(1)
+        .max(limits.maxCharsPerText)
+        .optional()
+        .openapi({
+          description: `Length of the sliding window behind \`max_window\` and \`spans\`, in characters (UTF-16 units). Default ${DEFAULT_WINDOW_CHARS}, chosen with \`npm run bench -- --detect\`. Window percentiles exist for the lengths listed by GET /v1/calibration.`,
+        }),
+      flag_fpr: z.number().gt(0).max(0.5).optional().openapi({
+        description:
+          'Flag texts at this false-positive rate (0 < x ≤ 0.5) on the reference distribution: adds `ensemble.flagged` and `ensemble.flag_reasons`. Needs a calibration (503 `calibration_unavailable` otherwise).',
+        example: 0.01,
       }),
       timeout_ms: z
         .int()
@@ -78,6 +96,10 @@ export function perplexityRequestSchema(limits: Limits, maxRequestMs: number) {
         .openapi({
           description: `Deadline for the whole request in ms (at most ${maxRequestMs}); with \`stream\`, the deadline of each text.`,
         }),
+      cache: z.boolean().default(true).openapi({
+        description:
+          "Store the scores in the result cache for later requests (repeated texts are then free). `false` for one-off bulk jobs; requests over the server's `cache.maxStoredTextsPerRequest` texts never store. Lookups happen either way.",
+      }),
       stream: z.boolean().default(false).openapi({
         description:
           'Stream the results as NDJSON (`application/x-ndjson`): one line per text as it completes (`{"index": i, ...}`, completion order), then `{"summary": {models_used, degraded, usage}}`, or `{"error": {...}}` if the request fails after the first line. For large jobs: memory does not grow with the job, and up to `maxTextsPerStream` texts are accepted; a body over the plain request limit also needs `Accept: application/x-ndjson`.',
@@ -112,6 +134,14 @@ export const ModelFiguresSchema = z
     windows: z
       .int()
       .openapi({ description: 'context windows the text was scored in (> 1 for long texts)' }),
+    percentile: z.number().optional().openapi({
+      description:
+        "0–100: share of reference texts of similar length whose bits_per_byte for this model is at or below this text's; absent without a calibration",
+    }),
+    max_window_bits_per_byte: z.number().optional().openapi({
+      description:
+        "bits per UTF-8 byte of this model's own most surprising window of `window_chars` characters",
+    }),
     token_details: z
       .array(
         z.object({
@@ -133,10 +163,32 @@ export const ModelFiguresSchema = z
   .openapi('ModelFigures');
 
 export const TextErrorSchema = z
-  .object({ type: z.string(), message: z.string() })
+  .object({
+    type: z.string(),
+    message: z.string(),
+    param: z
+      .string()
+      .optional()
+      .openapi({ description: 'the request field at fault: `texts[i]` for the i-th text' }),
+  })
   .openapi('TextError', {
     description: 'why this text (or this model for this text) has no figures',
   });
+
+/** A character range and how surprising it is. */
+export const ScoredWindowSchema = z
+  .object({
+    start: z.int().openapi({ description: 'first character (UTF-16 index, like token offsets)' }),
+    end: z.int().openapi({ description: 'end character, exclusive' }),
+    bits_per_byte: z
+      .number()
+      .openapi({ description: 'ensemble surprisal of these characters, in bits per UTF-8 byte' }),
+    percentile: z.number().optional().openapi({
+      description:
+        '0–100 against the max windows of reference texts of similar length; absent without a calibration for this window length',
+    }),
+  })
+  .openapi('ScoredWindow');
 
 export const EnsembleSchema = z
   .object({
@@ -153,6 +205,29 @@ export const EnsembleSchema = z
       .boolean()
       .openapi({ description: 'true when some requested model did not answer for this text' }),
     missing_models: z.array(z.string()),
+    percentile: z.number().optional().openapi({
+      description:
+        "0–100: how unusual the whole text is against reference texts of similar length, from the weighted mean of the models' robust z-scores (not from the geometric mean); absent without a calibration",
+    }),
+    max_window: ScoredWindowSchema.optional().openapi({
+      description:
+        'the window of `window_chars` characters with the highest ensemble bits per byte (the whole text when shorter)',
+    }),
+    spans: z.array(ScoredWindowSchema).optional().openapi({
+      description:
+        'with details "spans": maximal merged runs of characters covered by windows above the flag threshold (`flag_fpr`, else 0.01)',
+    }),
+    flagged: z.boolean().optional().openapi({
+      description:
+        'with `flag_fpr`: the text or one of its windows passes the threshold for that rate',
+    }),
+    flag_reasons: z
+      .array(z.enum(['text', 'window']))
+      .optional()
+      .openapi({
+        description:
+          'with `flag_fpr`: "text" when the whole text is unusual, "window" when a window is (empty when not flagged)',
+      }),
   })
   .openapi('Ensemble');
 

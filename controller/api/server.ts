@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { startAuthentication } from '../auth/authentication.ts';
+import { CalibrationSource } from '../calibration/calibration-source.ts';
 import type { ControllerConfig } from '../config.ts';
 import { ModelRegistry } from '../models/model-registry.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -40,6 +41,8 @@ export interface RunningController {
   readonly url: string;
   readonly port: number;
   readonly registry: ModelRegistry;
+  /** The calibration in force; `use()` installs one made in-process (the local stack). */
+  readonly calibration: CalibrationSource;
   readonly server: Server;
   /** Stops accepting, waits for in-flight requests (up to `shutdownMs`), closes backend pools. */
   close(): Promise<void>;
@@ -49,7 +52,9 @@ export interface RunningController {
 export interface AssembledController {
   readonly app: OpenAPIHono;
   readonly registry: ModelRegistry;
-  /** Stops reloading keys and closes the backend pools. */
+  /** Reads `calibration.path` once `start()`ed. */
+  readonly calibration: CalibrationSource;
+  /** Stops reloading keys and the calibration file, and closes the backend pools. */
   close(): Promise<void>;
 }
 
@@ -69,9 +74,16 @@ export async function assembleController(
     options.authenticate ?? (auth ? gateMiddleware(auth.gate, clientAddress(config)) : undefined);
   const instrument =
     options.instrument ?? (options.metrics ? requestMetrics(options.metrics) : undefined);
+  const calibration = new CalibrationSource({
+    ...(config.calibration.path ? { path: config.calibration.path } : {}),
+    reloadMs: config.calibration.reloadMs,
+    fingerprints: () => registry.fingerprints(),
+    logger,
+  });
   const app = createApp({
     config,
     registry,
+    calibration,
     logger,
     ...(authenticate ? { authenticate } : {}),
     ...(instrument ? { instrument } : {}),
@@ -81,8 +93,10 @@ export async function assembleController(
   return {
     app,
     registry,
+    calibration,
     async close() {
       auth?.stop();
+      calibration.stop();
       await registry.close();
     },
   };
@@ -96,6 +110,7 @@ export async function startController(
   const {
     app,
     registry,
+    calibration,
     close: closeParts,
   } = await assembleController(config, {
     ...options,
@@ -116,6 +131,7 @@ export async function startController(
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, models: registry.names }, 'controller listening');
   await registry.start();
+  await calibration.start();
 
   // Responses still being produced when shutdown starts tell their clients not to reuse the connection.
   const open = new Set<ServerResponse>();
@@ -136,7 +152,7 @@ export async function startController(
       clearTimeout(timer);
       await closeParts();
     })());
-  return { url, port, registry, server, close };
+  return { url, port, registry, calibration, server, close };
 }
 
 /** Behind `auth.trustedProxies` proxies the client is named by `X-Forwarded-For`, else by the TCP peer. */

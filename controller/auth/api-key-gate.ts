@@ -1,7 +1,8 @@
 /**
  * @module
  * `apiKeyGate`: decides whether a request may score, without knowing the HTTP framework. It accepts keys only as
- * `Authorization: Bearer <key>`, refuses keys in the URL, throttles addresses that keep failing, checks the key
+ * `Authorization: Bearer <key>`, refuses keys in the URL, throttles the failures of addresses that keep failing
+ * (never a valid key), checks the key
  * against the in-memory key ring (constant time, no I/O) and applies the key's request limit. A refusal carries
  * the status, error type, message and headers the API answers with; the key itself is never logged.
  * The Hono binding is `api/middleware/api-key-auth.ts`.
@@ -115,20 +116,10 @@ export function apiKeyGate(options: ApiKeyGateOptions): ApiKeyGate {
       const now = clock();
       const client = request.client();
 
-      const gate = throttle.check(client, now);
-      if (!gate.allowed) {
-        return refuse(
-          429,
-          'rate_limit_exceeded',
-          'too many failed authentication attempts; retry later',
-          {
-            'Retry-After': String(gate.retryAfterSeconds),
-          },
-        );
-      }
-
       const header = request.authorization;
       if (header === undefined || header.trim() === '') {
+        const throttled = throttledRefusal(throttle, client, now);
+        if (throttled) return throttled;
         return refuse(
           401,
           'unauthorized',
@@ -148,6 +139,10 @@ export function apiKeyGate(options: ApiKeyGateOptions): ApiKeyGate {
       const presented = BEARER.exec(header)?.[1];
       const result = presented === undefined ? undefined : keyRing.verify(presented, now);
       if (!result?.ok) {
+        // Only failures are throttled: behind a shared NAT, one client's wrong key must not lock out the
+        // colleagues whose keys are right. A valid key is checked in constant time and always gets through.
+        const throttled = throttledRefusal(throttle, client, now);
+        if (throttled) return throttled;
         const blocked = throttle.recordFailure(client, now);
         const keyId = result && 'keyId' in result ? result.keyId : undefined;
         const reason = result ? result.reason : 'malformed';
@@ -180,6 +175,21 @@ export function apiKeyGate(options: ApiKeyGateOptions): ApiKeyGate {
       };
     },
   };
+}
+
+function throttledRefusal(
+  throttle: AuthFailureThrottle,
+  client: string,
+  now: number,
+): GateDecision | undefined {
+  const gate = throttle.check(client, now);
+  if (gate.allowed) return undefined;
+  return refuse(
+    429,
+    'rate_limit_exceeded',
+    'too many failed authentication attempts from this address; retry later',
+    { 'Retry-After': String(gate.retryAfterSeconds) },
+  );
 }
 
 function refuse(

@@ -2,8 +2,8 @@
  * @module
  * Anti-brute-force throttle for failed authentication, per client address (OWASP API2: stricter than the
  * normal rate limits). Each address may fail `maxFailures` times in a burst, then regains one attempt every
- * `windowMs / maxFailures`; while it has none left it gets 429 before its key is even checked, so a blocked
- * address cannot keep probing.
+ * `windowMs / maxFailures`; while it has none left its failed attempts get 429 instead of 401, so a blocked
+ * address cannot keep probing. A valid key is never throttled (see `api-key-gate.ts`).
  */
 import { LRUCache } from 'lru-cache';
 import type { RateDecision } from './rate-limiter.ts';

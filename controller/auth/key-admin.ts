@@ -43,7 +43,11 @@ export interface RotateSpec {
   readonly graceMs: number;
   /** @default - the old key's name */
   readonly name?: string | undefined;
-  /** @default - never */
+  /**
+   * When the new key stops working (ms since the epoch).
+   * @default - the old key's lifetime again, counted from the rotation (a key made with `--expires 90d` is
+   * replaced by one that also lasts 90 days); never, when the old key never expires
+   */
   readonly expiresAt?: number | undefined;
   /** @default - the old key's limits */
   readonly limits?: KeyLimits | undefined;
@@ -116,7 +120,11 @@ export class KeyAdmin {
     }
     const issued = issueKey(
       doc,
-      { name: spec.name ?? old.name, expiresAt: spec.expiresAt, limits: spec.limits ?? old.limits },
+      {
+        name: spec.name ?? old.name,
+        expiresAt: spec.expiresAt ?? carriedExpiry(old, at),
+        limits: spec.limits ?? old.limits,
+      },
       at,
     );
     // The old key may already expire before the grace period ends; it never gains lifetime by rotation.
@@ -170,6 +178,19 @@ export class KeyAdmin {
     return { record, key: issued.key };
   }
 
+  /**
+   * Deletes the records `select` picks and returns them: for a tool that owns a family of keys, such as the
+   * per-process development keys of `npm start`. Operators revoke instead, which leaves a record.
+   */
+  async remove(select: (record: KeyRecord) => boolean): Promise<KeyRecord[]> {
+    const doc = await this.store.load();
+    const removed = doc.keys.filter(select);
+    if (removed.length === 0) return [];
+    doc.keys = doc.keys.filter((k) => !select(k));
+    await this.store.save(doc);
+    return removed;
+  }
+
   #find(doc: KeyStoreDocument, id: string): KeyRecord {
     const record = doc.keys.find((k) => k.id === id);
     if (!record) {
@@ -177,6 +198,13 @@ export class KeyAdmin {
     }
     return record;
   }
+}
+
+/** A replacement lives as long as the key it replaces did: rotation must not drop an expiry. */
+function carriedExpiry(old: KeyRecord, at: number): number | undefined {
+  if (old.expiresAt === undefined) return undefined;
+  const lifetime = Date.parse(old.expiresAt) - Date.parse(old.createdAt);
+  return Number.isFinite(lifetime) && lifetime > 0 ? at + lifetime : undefined;
 }
 
 function issueKey(doc: KeyStoreDocument, spec: NewKeySpec, at: number): IssuedKey {

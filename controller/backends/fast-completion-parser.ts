@@ -6,6 +6,8 @@
  * return undefined, and the caller parses with `JSON.parse` instead, which gives the exact error. The one
  * leniency: a malformed numeral such as `01` is read as a number rather than refused.
  */
+import { unpackChoices } from './packed-choices.ts';
+import type { PackedChoices } from './packed-choices.ts';
 import type { ScoredChoice } from './scored-choice.ts';
 
 class Unexpected extends Error {}
@@ -31,6 +33,10 @@ const ENTRY_KEYS = ['logprob'];
 let pairKeys = new Float64Array(4096);
 let pairValues = new Float64Array(4096);
 let positionStarts = new Int32Array(1024);
+let idScratch = new Int32Array(1024);
+/** Every choice's ids and logprobs of the answer being read, end to end (copied out exactly sized at the end). */
+let outIds = new Int32Array(16384);
+let outLogprobs = new Float64Array(16384);
 
 /**
  * Reads the raw bytes of the answer: no UTF-8 decoding and no multi-megabyte string for the garbage
@@ -41,6 +47,15 @@ let positionStarts = new Int32Array(1024);
  * @returns choices in prompt order, or undefined when the body is not what this reader knows
  */
 export function parseScoredChoiceBytes(body: Buffer, expected: number): ScoredChoice[] | undefined {
+  const packed = parsePackedChoices(body, expected);
+  return packed && unpackChoices(packed);
+}
+
+/**
+ * `parseScoredChoiceBytes` into one set of typed arrays (what a parse worker sends back): every choice's ids and
+ * logprobs end to end in prompt order, with no array per choice.
+ */
+export function parsePackedChoices(body: Buffer, expected: number): PackedChoices | undefined {
   try {
     return new Reader(body).response(expected);
   } catch (err) {
@@ -57,14 +72,19 @@ export function parseScoredChoices(body: string, expected: number): ScoredChoice
 class Reader {
   readonly #s: Buffer;
   #i = 0;
+  /** Positions written to `outIds` / `outLogprobs` so far (choices in the order they came). */
+  #written = 0;
 
   constructor(s: Buffer) {
     this.#s = s;
   }
 
-  response(expected: number): ScoredChoice[] {
-    const out = new Array<ScoredChoice>(expected);
+  response(expected: number): PackedChoices {
+    // Where each choice's positions start in the scratch output, and how many it has, by index.
+    const from = new Int32Array(expected).fill(-1);
+    const length = new Int32Array(expected);
     let seen = 0;
+    let inOrder = true;
     this.#open(LBRACE);
     if (this.#closes(RBRACE)) throw UNEXPECTED;
     do {
@@ -72,9 +92,12 @@ class Reader {
         this.#open(LBRACKET);
         if (!this.#closes(RBRACKET)) {
           do {
-            const [index, choice] = this.#choice();
-            if (index >= expected || out[index] !== undefined) throw UNEXPECTED;
-            out[index] = choice;
+            const start = this.#written;
+            const index = this.#choice();
+            if (index >= expected || (from[index] as number) >= 0) throw UNEXPECTED;
+            inOrder &&= index === seen;
+            from[index] = start;
+            length[index] = this.#written - start;
             seen++;
           } while (this.#next(RBRACKET));
         }
@@ -84,12 +107,31 @@ class Reader {
     } while (this.#next(RBRACE));
     this.#ws();
     if (this.#i !== this.#s.length || seen !== expected) throw UNEXPECTED;
-    return out;
+    const total = this.#written;
+    if (inOrder) {
+      const starts = new Int32Array(expected + 1);
+      for (let p = 0; p < expected; p++)
+        starts[p + 1] = (starts[p] as number) + (length[p] as number);
+      return { starts, ids: outIds.slice(0, total), logprobs: outLogprobs.slice(0, total) };
+    }
+    const starts = new Int32Array(expected + 1);
+    const ids = new Int32Array(total);
+    const logprobs = new Float64Array(total);
+    for (let p = 0; p < expected; p++) {
+      const a = from[p] as number;
+      const n = length[p] as number;
+      const at = starts[p] as number;
+      ids.set(outIds.subarray(a, a + n), at);
+      logprobs.set(outLogprobs.subarray(a, a + n), at);
+      starts[p + 1] = at + n;
+    }
+    return { starts, ids, logprobs };
   }
 
-  #choice(): [number, ScoredChoice] {
+  /** One choice, appended to the scratch output; returns its index. */
+  #choice(): number {
     let index = -1;
-    let ids: number[] | undefined;
+    let ids = -1;
     let positions = -1;
     this.#open(LBRACE);
     if (this.#closes(RBRACE)) throw UNEXPECTED;
@@ -100,10 +142,14 @@ class Reader {
       else if (key === 2) positions = this.#logprobPositions();
       else this.#skipValue();
     } while (this.#next(RBRACE));
-    if (index < 0 || !ids || positions !== ids.length) throw UNEXPECTED;
-    const logprobs = new Float64Array(positions);
+    if (index < 0 || ids < 0 || positions !== ids) throw UNEXPECTED;
+    const at = this.#written;
+    while (at + positions > outIds.length) {
+      outIds = grow(outIds);
+      outLogprobs = grow(outLogprobs);
+    }
     for (let p = 0; p < positions; p++) {
-      const id = ids[p] as number;
+      const id = idScratch[p] as number;
       let lp = NaN;
       for (
         let q = positionStarts[p] as number, end = positionStarts[p + 1] as number;
@@ -115,9 +161,11 @@ class Reader {
           break;
         }
       }
-      logprobs[p] = lp;
+      outIds[at + p] = id;
+      outLogprobs[at + p] = lp;
     }
-    return [index, { ids, logprobs }];
+    this.#written = at + positions;
+    return index;
   }
 
   /** `[null | {"<id>": {"logprob": x, ...}, ...}, ...]` into the scratch arrays; returns the position count. */
@@ -173,13 +221,19 @@ class Reader {
     return lp;
   }
 
-  #intArray(): number[] {
-    const out: number[] = [];
+  /** An array of token ids (each below 2^31) into `idScratch`; returns how many. */
+  #intArray(): number {
+    let n = 0;
     this.#open(LBRACKET);
-    if (this.#closes(RBRACKET)) return out;
-    do out.push(this.#int());
-    while (this.#next(RBRACKET));
-    return out;
+    if (!this.#closes(RBRACKET)) {
+      do {
+        if (n >= idScratch.length) idScratch = grow(idScratch);
+        const id = this.#int();
+        if (id > 0x7fffffff) throw UNEXPECTED;
+        idScratch[n++] = id;
+      } while (this.#next(RBRACKET));
+    }
+    return n;
   }
 
   /** A non-negative integer. */

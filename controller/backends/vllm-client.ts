@@ -6,7 +6,8 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BackendError, parseVllmErrorBody } from './errors.ts';
-import { parseScoredChoiceBytes } from './fast-completion-parser.ts';
+import { sharedParsePool } from './parse-pool.ts';
+import type { ParsePool } from './parse-pool.ts';
 import { toScoredChoice } from './scored-choice.ts';
 import type { ScoredChoice } from './scored-choice.ts';
 import type {
@@ -26,6 +27,8 @@ export interface VllmClientOptions {
   readonly connectTimeoutMs?: number;
   /** Keep-alive sockets to the backend. @default 32 */
   readonly connections?: number;
+  /** Where scoring answers are read. @default - the process's shared pool of worker threads */
+  readonly parsePool?: ParsePool;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -34,8 +37,10 @@ export class VllmClient {
   readonly baseUrl: string;
   readonly label: string;
   readonly #pool: Pool;
+  readonly #parsePool: ParsePool;
 
   constructor(options: VllmClientOptions) {
+    this.#parsePool = options.parsePool ?? sharedParsePool();
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.label = options.label ?? this.baseUrl;
     this.#pool = new Pool(this.baseUrl, {
@@ -137,7 +142,8 @@ export class VllmClient {
 
   /**
    * `POST /v1/completions` for scoring: the compact answer (ids and actual-token logprobs per prompt). Read with
-   * the fast scanner, or with `JSON.parse` when token texts are wanted or the scanner does not know the shape.
+   * the fast scanner (in a worker thread for large answers), or with `JSON.parse` when token texts are wanted
+   * or the scanner does not know the shape.
    * @throws {BackendError} on any failure, including a response that does not match the prompts.
    */
   async scorePrompts(
@@ -145,10 +151,20 @@ export class VllmClient {
     signal: AbortSignal | undefined,
     withTokenTexts: boolean,
   ): Promise<ScoredChoice[]> {
-    const bytes = await this.#callBytes('POST', '/v1/completions', request, signal);
+    let bytes = await this.#callBytes('POST', '/v1/completions', request, signal);
     if (!withTokenTexts) {
-      const fast = parseScoredChoiceBytes(bytes, request.prompt.length);
-      if (fast) return fast;
+      let outcome;
+      try {
+        outcome = await this.#parsePool.parse(bytes, request.prompt.length);
+      } catch (err) {
+        throw new BackendError('BACKEND_BAD_RESPONSE', 'the answer could not be read', {
+          backend: this.label,
+          status: 200,
+          cause: err,
+        });
+      }
+      if (outcome.choices) return outcome.choices;
+      bytes = outcome.bytes;
     }
     const text = bytes.toString('utf8');
     const choices = this.#checkChoices(this.#parse('/v1/completions', text), request);

@@ -10,7 +10,7 @@ import { ensembleFigures, modelFigures } from '../scoring/figures.ts';
 import type { ModelFigures } from '../scoring/figures.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes, wordCount } from '../scoring/text-stats.ts';
-import { alignTokenOffsets } from '../scoring/token-offsets.ts';
+import { alignTokenOffsets } from '../scoring/token-alignment.ts';
 import type { TokenLogprob } from '../scoring/logprobs.ts';
 import type { ModelResult, TextError, TextResult, TokenDetail } from '../api/schemas.ts';
 import type { TextOutcome } from '../scheduler/text-score.ts';
@@ -72,6 +72,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   let cacheHits = 0;
   let backendFailure: BackendError | undefined;
   let textFailure: TextError | undefined;
+  const param = `texts[${index}]`;
 
   for (const { name, outcome } of outcomes) {
     if (outcome.ok) {
@@ -80,7 +81,11 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       const figures = modelFigures(s.nll, s.tokens, counts, s.windows);
       if (!Number.isFinite(figures.perplexity) || !Number.isFinite(figures.bits_per_byte)) {
         missing.push(name);
-        const error = { type: 'invalid_logprob', message: "the model's log-likelihood overflows" };
+        const error = {
+          type: 'invalid_logprob',
+          message: "the model's log-likelihood overflows",
+          param,
+        };
         modelResults[name] = { error };
         textFailure ??= error;
         continue;
@@ -94,7 +99,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       continue;
     }
     missing.push(name);
-    const error = describeFailure(outcome.error);
+    const error = { ...describeFailure(outcome.error), param };
     modelResults[name] = { error };
     if (outcome.error instanceof BackendError && outcome.error.code !== 'BACKEND_REJECTED') {
       backendFailure ??= outcome.error;
@@ -105,7 +110,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   for (const name of unavailable) {
     missing.push(name);
     modelResults[name] = {
-      error: { type: 'backend_unavailable', message: `model ${name} is not ready` },
+      error: { type: 'backend_unavailable', message: `model ${name} is not ready`, param },
     };
     backendFailure ??= new BackendError('BACKEND_UNAVAILABLE', `model ${name} is not ready`, {
       backend: name,
@@ -138,7 +143,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   const result: TextResult = {
     index,
     models: modelResults,
-    error: textFailure ?? describeFailure(backendFailure),
+    error: textFailure ?? { ...describeFailure(backendFailure), param },
   };
   return {
     ok: true,

@@ -22,6 +22,8 @@ export interface EnsembleRequest {
   /** Models that must answer for a text. */
   minModels: number;
   withDetail: boolean;
+  /** Store new scores in the result cache. @default true */
+  store?: boolean;
   signal: AbortSignal;
 }
 
@@ -39,6 +41,11 @@ export class QuorumError extends Error {
   }
 }
 
+/** Texts handled in one go before a large request lets the event loop serve others. */
+const YIELD_EVERY = 256;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Scores every text with every model and combines them.
  * @throws {QueueFullError} before any work is queued, when a model's queue cannot take the request
@@ -50,15 +57,21 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
   for (const m of models) m.admit(texts.length);
   // One hash per text, shared by every model's cache lookup.
   const digests = models.some((m) => m.cacheEnabled) ? texts.map(textDigest) : undefined;
-  const perModel = await Promise.all(
-    models.map((m) =>
+  const pending: Promise<TextOutcome[]>[] = [];
+  for (const m of models) {
+    // A large request hands its texts to one model per turn of the event loop, so other requests are served in
+    // between (each hand-over is a few ms per thousand texts).
+    if (pending.length > 0 && texts.length > YIELD_EVERY) await nextTurn();
+    pending.push(
       m.scoreTexts(texts, {
         withDetail: request.withDetail,
         signal,
+        store: request.store !== false,
         ...(digests ? { digests } : {}),
       }),
-    ),
-  );
+    );
+  }
+  const perModel = await Promise.all(pending);
   const used = new Set<string>();
   let degraded = false;
   let tokensTotal = 0;
@@ -66,6 +79,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
   let cacheHits = 0;
   const results: TextResult[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
+    if (i > 0 && i % YIELD_EVERY === 0) await nextTurn();
     const combined = combineText({
       index: i,
       text: texts[i] as string,

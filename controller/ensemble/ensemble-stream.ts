@@ -25,6 +25,8 @@ export interface EnsembleStreamRequest {
   /** Models that must answer for a text. */
   readonly minModels: number;
   readonly withDetail: boolean;
+  /** Store new scores in the result cache. @default true */
+  readonly store?: boolean;
   /** Cancels the whole stream (client gone). */
   readonly signal: AbortSignal;
   /**
@@ -107,7 +109,11 @@ export async function* streamEnsemble(
     // scoreTexts never rejects: each model answers with a score or the text's error.
     void Promise.all(
       request.models.map((m) =>
-        m.scoreTexts([text], { withDetail: request.withDetail, signal: signal.signal }),
+        m.scoreTexts([text], {
+          withDetail: request.withDetail,
+          signal: signal.signal,
+          store: request.store !== false,
+        }),
       ),
     ).then((perModel) => {
       signal.dispose();

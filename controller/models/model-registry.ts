@@ -10,6 +10,7 @@ import type { ControllerConfig, ModelConfig } from '../config.ts';
 import { Backend } from '../backends/backend.ts';
 import { BackendPool } from '../backends/backend-pool.ts';
 import { learnGolden } from '../backends/golden-probe.ts';
+import type { ModelFingerprint } from '../calibration/model-set.ts';
 import type { GoldenProbe } from '../backends/golden-probe.ts';
 import { HealthMonitor } from '../backends/health-monitor.ts';
 import { discoverModel } from '../backends/model-info.ts';
@@ -24,6 +25,8 @@ export interface RegisteredModel {
   readonly config: ModelConfig;
   readonly pool: BackendPool;
   info?: ModelInfo;
+  /** The golden probe learned at discovery: part of the model's calibration fingerprint. */
+  golden?: GoldenProbe;
   scheduler?: ModelScheduler;
   monitor?: HealthMonitor;
   discoveryError?: string;
@@ -109,6 +112,26 @@ export class ModelRegistry {
     return ready;
   }
 
+  /**
+   * What identifies each model for calibration, with its ensemble weight; null until every configured model is
+   * discovered (a calibration can only be checked against the whole set).
+   */
+  fingerprints(): (ModelFingerprint & { weight: number })[] | null {
+    const out: (ModelFingerprint & { weight: number })[] = [];
+    for (const m of this.models.values()) {
+      if (!m.info || !m.golden) return null;
+      out.push({
+        name: m.info.name,
+        served_name: m.info.servedName,
+        max_model_len: m.info.maxModelLen,
+        prefix_token_id: m.info.prefixTokenId,
+        golden_nll_per_token: m.golden.nllPerToken,
+        weight: m.config.weight,
+      });
+    }
+    return out;
+  }
+
   /** Stops discovery and probes, and closes every backend connection. */
   async close(): Promise<void> {
     this.#stop.abort();
@@ -168,6 +191,7 @@ export class ModelRegistry {
   #install(model: RegisteredModel, first: Backend, info: ModelInfo, golden: GoldenProbe): void {
     const config = this.#config;
     model.info = info;
+    model.golden = golden;
     model.discoveryError = undefined;
     const scheduler = new ModelScheduler(info, model.pool, {
       batchTokenBudget: config.scheduler.batchTokenBudget,

@@ -20,6 +20,11 @@ const REDACT = [
   'req.headers.authorization',
 ];
 
+/**
+ * @param destination where lines go. @default - stdout, written asynchronously: a log line never waits for the
+ *   pipe, and lines that pile up while a write is in flight leave together. pino flushes what is left when the
+ *   process exits.
+ */
 export function createLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
   const options = {
     level,
@@ -27,5 +32,8 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  return level === 'silent'
+    ? pino(options)
+    : pino(options, pino.destination({ dest: 1, sync: false }));
 }

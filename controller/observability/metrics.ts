@@ -175,8 +175,9 @@ export class ControllerMetrics implements SchedulerObserver {
       this.#backendState.set({ model, backend, state: s }, s === state ? 1 : 0);
   }
 
-  cacheLookup(model: string, hit: boolean): void {
-    this.#cacheLookups.inc({ model, result: hit ? 'hit' : 'miss' });
+  cacheLookups(model: string, hits: number, misses: number): void {
+    if (hits > 0) this.#cacheLookups.inc({ model, result: 'hit' }, hits);
+    if (misses > 0) this.#cacheLookups.inc({ model, result: 'miss' }, misses);
   }
 
   // Request path (called by the HTTP middleware)
@@ -192,15 +193,23 @@ export class ControllerMetrics implements SchedulerObserver {
     this.#requestsByKey.inc({ key_id: this.#keyIds.label(keyId), route });
   }
 
-  /** One text was answered; `tokensByModel` holds what each model scored. */
-  textScored(keyId: string | undefined, tokensByModel: ReadonlyMap<string, number>): void {
+  /**
+   * `texts` texts were answered; `tokensByModel` holds what each model scored over them. Called once per
+   * request (per text only while a stream runs), since every label lookup costs.
+   */
+  textsScored(
+    keyId: string | undefined,
+    texts: number,
+    tokensByModel: ReadonlyMap<string, number>,
+  ): void {
+    if (texts === 0) return;
     const key = this.#keyIds.label(keyId);
     let total = 0;
     for (const [model, n] of tokensByModel) {
       this.#tokensByModel.inc({ model }, n);
       total += n;
     }
-    this.#textsByKey.inc({ key_id: key });
+    this.#textsByKey.inc({ key_id: key }, texts);
     if (total > 0) this.#tokensByKey.inc({ key_id: key }, total);
   }
 

@@ -16,8 +16,8 @@ export interface SchedulerObserver {
   queueDepth(model: string, depth: number): void;
   /** A backend changed state (healthy, unhealthy, starting). */
   backendState(model: string, backend: string, state: string): void;
-  /** A result-cache lookup. */
-  cacheLookup(model: string, hit: boolean): void;
+  /** Result-cache lookups of one request for one model (counted per request, not per text). */
+  cacheLookups(model: string, hits: number, misses: number): void;
 }
 
 /** The observer used when nobody listens. */
@@ -26,5 +26,5 @@ export const NOOP_OBSERVER: SchedulerObserver = {
   batchDone() {},
   queueDepth() {},
   backendState() {},
-  cacheLookup() {},
+  cacheLookups() {},
 };

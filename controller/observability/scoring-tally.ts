@@ -20,6 +20,8 @@ export class ScoringTally {
   active = false;
   /** Why a stream ended early (its final error line), if it did. */
   error: string | undefined;
+  /** The client went away before the response was complete: logged and counted as 499, not as an error. */
+  clientClosed = false;
   readonly tokensByModel = new Map<string, number>();
   readonly #listeners: TextListener[] = [];
   #finished: Promise<void> = Promise.resolve();

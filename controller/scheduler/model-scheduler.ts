@@ -51,6 +51,11 @@ export interface ScoreTextsOptions {
   readonly signal: AbortSignal;
   /** `textDigest` of each text when the caller already has them (one hash per text, shared by models). */
   readonly digests?: readonly string[];
+  /**
+   * Store the new scores in the result cache (lookups happen either way). Bulk jobs pass false so they do not
+   * evict everything else. @default true
+   */
+  readonly store?: boolean;
 }
 
 /** Thrown when a model's queue is full; the API answers 503 with Retry-After. */
@@ -96,7 +101,9 @@ export class ModelScheduler {
     });
     this.#maxQueued = options.maxQueuedJobs ?? 50_000;
     this.#cache = options.cache ?? new ResultCache(0);
-    this.#identity = `${info.name}\u0000${info.servedName}\u0000${info.maxModelLen}\u0000${info.prefixTokenId}\u0000${promptLogprobs}\u0000`;
+    this.#identity = this.#cache.namespace(
+      `${info.name}\u0000${info.servedName}\u0000${info.maxModelLen}\u0000${info.prefixTokenId}\u0000${promptLogprobs}`,
+    );
   }
 
   stats(): ModelSchedulerStats {
@@ -159,7 +166,10 @@ export class ModelScheduler {
     const { out } = request;
     const inflight = this.#inflight[withDetail ? 1 : 0];
     const caching = this.#cache.enabled;
+    const store = caching && options.store !== false;
     const started: TextTask[] = [];
+    let hits = 0;
+    let misses = 0;
     for (let i = 0; i < texts.length; i++) {
       const text = texts[i] as string;
       if (text.length === 0) {
@@ -170,11 +180,12 @@ export class ModelScheduler {
       if (caching) {
         cacheKey = `${this.#identity}${withDetail ? 't' : 'n'}${options.digests?.[i] ?? textDigest(text)}`;
         const hit = this.#cache.get(cacheKey);
-        this.#observer.cacheLookup(this.info.name, hit !== undefined);
         if (hit) {
+          hits++;
           out[i] = { ok: true, score: hit, cached: true };
           continue;
         }
+        misses++;
       }
       let task = inflight.get(text);
       if (!task) {
@@ -182,9 +193,12 @@ export class ModelScheduler {
         inflight.set(text, task);
         started.push(task);
       }
+      // Shared work is stored when any request waiting on it would store it.
+      if (store) task.store = true;
       task.join(request, i);
       joins.push(task);
     }
+    if (caching) this.#observer.cacheLookups(this.info.name, hits, misses);
     // Started after every text has joined, so a task that settles at once still finds all its waiters.
     for (const task of started) this.#start(task);
     if (request.left === 0) return Promise.resolve(out);
@@ -228,7 +242,9 @@ export class ModelScheduler {
   ) {
     if (task.done) return;
     this.#forget(task);
-    if (outcome.ok && task.cacheKey !== undefined) this.#cache.set(task.cacheKey, outcome.score);
+    if (outcome.ok && task.store && task.cacheKey !== undefined) {
+      this.#cache.set(task.cacheKey, outcome.score);
+    }
     task.settle(outcome);
   }
 

@@ -1,27 +1,96 @@
 /**
  * @module
- * Scores already computed, in an LRU bounded by bytes. A key names everything the score depends on: the model
- * and what identifies its revision (served name, context length, prefix token), the scoring parameters (token
- * details, prompt_logprobs) and the SHA-256 of the text, so the text itself is never kept. Only successes are
- * stored; a failure is retried by the next request. Cached values are shared: callers must not mutate them.
+ * Scores already computed, in an LRU bounded by the heap bytes its entries really take. A key names everything
+ * the score depends on: a short namespace per model identity (served name, context length, prefix token,
+ * scoring parameters), the details flag and the SHA-256 of the text (32 raw bytes as a one-byte string), so the
+ * text itself is never kept. Values are compact: three numbers, and per-token details as typed arrays rather
+ * than an object per token. Only successes are stored; a failure is retried by the next request.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { TokenLogprob } from '../scoring/logprobs.ts';
 import type { ModelTextScore } from './text-score.ts';
 
-/** SHA-256 of a text (base64, 44 chars): the text's part of a cache key. */
+/** SHA-256 of a text, as a 32-character one-byte string: the text's part of a cache key. */
 export function textDigest(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('base64');
+  return hash('sha256', text, 'binary');
+}
+
+/** What the cache keeps of a score. */
+interface CachedScore {
+  readonly nll: number;
+  readonly tokens: number;
+  readonly windows: number;
+  readonly ids?: Int32Array;
+  readonly logprobs?: Float64Array;
+  readonly texts?: (string | null)[];
+}
+
+/**
+ * Heap bytes of the parts of an entry, for V8 on 64-bit Node (no pointer compression), measured by
+ * `test/controller/scheduler/result-cache.test.ts` against the heap after a full GC:
+ * - per entry: the lru-cache bookkeeping (its Map slot and the key, value, next, prev and size list slots),
+ *   the value object and its boxed `nll`;
+ * - a string: header, then its characters (one byte each here) rounded up to 8;
+ * - typed arrays: the view and its ArrayBuffer, plus the bytes themselves (outside the JS heap, still resident).
+ */
+export const ENTRY_OVERHEAD_BYTES = 140;
+const STRING_HEADER_BYTES = 16;
+const TYPED_ARRAY_BYTES = 160;
+const ARRAY_HEADER_BYTES = 32;
+
+function stringBytes(s: string): number {
+  // Two bytes a character unless every character fits in one (keys do; token texts usually do).
+  // eslint-disable-next-line no-control-regex
+  const width = /^[\u0000-\u00ff]*$/.test(s) ? 1 : 2;
+  return STRING_HEADER_BYTES + Math.ceil((s.length * width) / 8) * 8;
+}
+
+/** The bytes an entry takes (key and value), as the budget counts them. */
+export function entryBytes(value: CachedScore, key: string): number {
+  let bytes = ENTRY_OVERHEAD_BYTES + stringBytes(key);
+  if (value.ids && value.logprobs && value.texts) {
+    bytes += 2 * TYPED_ARRAY_BYTES + value.ids.byteLength + value.logprobs.byteLength;
+    bytes += ARRAY_HEADER_BYTES + 8 * value.texts.length;
+    for (const t of value.texts) if (t !== null) bytes += stringBytes(t);
+  }
+  return bytes;
+}
+
+function compact(score: ModelTextScore): CachedScore {
+  const { nll, tokens, windows, detail } = score;
+  if (!detail) return { nll, tokens, windows };
+  const ids = new Int32Array(detail.length);
+  const logprobs = new Float64Array(detail.length);
+  const texts = new Array<string | null>(detail.length);
+  for (let i = 0; i < detail.length; i++) {
+    const d = detail[i] as TokenLogprob;
+    ids[i] = d.id;
+    logprobs[i] = d.logprob;
+    texts[i] = d.text;
+  }
+  return { nll, tokens, windows, ids, logprobs, texts };
+}
+
+function expand(value: CachedScore): ModelTextScore {
+  const { nll, tokens, windows, ids, logprobs, texts } = value;
+  if (!ids || !logprobs || !texts) return value;
+  const detail = new Array<TokenLogprob>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    detail[i] = { id: ids[i] as number, logprob: logprobs[i] as number, text: texts[i] ?? null };
+  }
+  return { nll, tokens, windows, detail };
 }
 
 export class ResultCache {
-  readonly #lru: LRUCache<string, ModelTextScore> | undefined;
+  readonly #lru: LRUCache<string, CachedScore> | undefined;
+  readonly #namespaces = new Map<string, string>();
 
-  /** @param maxBytes estimated bytes of keys and values; 0 disables the cache */
+  /** @param maxBytes heap bytes of keys, values and bookkeeping; 0 disables the cache */
   constructor(maxBytes: number) {
     this.#lru =
       maxBytes > 0
-        ? new LRUCache<string, ModelTextScore>({ maxSize: maxBytes, sizeCalculation: entryBytes })
+        ? new LRUCache<string, CachedScore>({ maxSize: maxBytes, sizeCalculation: entryBytes })
         : undefined;
   }
 
@@ -29,17 +98,32 @@ export class ResultCache {
     return this.#lru !== undefined;
   }
 
-  /** Entries and their estimated bytes. */
+  /** Entries and the bytes they take. */
   get stats(): { entries: number; bytes: number } {
     return { entries: this.#lru?.size ?? 0, bytes: this.#lru?.calculatedSize ?? 0 };
   }
 
+  /**
+   * The short key prefix standing for a model identity (a few characters instead of the identity in every key).
+   * The same identity always gets the same prefix.
+   */
+  namespace(identity: string): string {
+    let ns = this.#namespaces.get(identity);
+    if (ns === undefined) {
+      ns = `${this.#namespaces.size.toString(36)}:`;
+      this.#namespaces.set(identity, ns);
+    }
+    return ns;
+  }
+
+  /** The score under `key` (shared when it has no details: callers must not change it). */
   get(key: string): ModelTextScore | undefined {
-    return this.#lru?.get(key);
+    const value = this.#lru?.get(key);
+    return value && expand(value);
   }
 
   set(key: string, score: ModelTextScore): void {
-    this.#lru?.set(key, score);
+    this.#lru?.set(key, compact(score));
   }
 
   /** Drops every entry whose key starts with `prefix` (a model whose backend turned out to be wrong). */
@@ -47,13 +131,4 @@ export class ResultCache {
     if (!this.#lru) return;
     for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
   }
-}
-
-/** Rough heap bytes of one entry: object headers, the key's characters, and token details when present. */
-function entryBytes(score: ModelTextScore, key: string): number {
-  let bytes = 96 + key.length * 2;
-  if (score.detail) {
-    for (const d of score.detail) bytes += 56 + (d.text?.length ?? 0) * 2;
-  }
-  return bytes;
 }

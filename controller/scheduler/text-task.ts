@@ -37,6 +37,8 @@ export class TextTask {
   readonly text: string;
   readonly withDetail: boolean;
   readonly cacheKey: string | undefined;
+  /** Whether its score goes into the result cache (some waiting request asked for it). */
+  store = false;
   readonly waiters: TaskWaiter[] = [];
   /** Waiters that have not left. */
   live = 0;

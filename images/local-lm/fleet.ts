@@ -12,7 +12,7 @@ import { timingForFamily, type ModelFamily } from './server/timing-profiles.ts';
  * Which production model each default stands in for, for per-model timing rows: the BOS-less GPT-2 model plays
  * phi-2, the cl100k model plays vicuna (a Llama-2 shape).
  */
-const FAMILY: Record<string, ModelFamily> = {
+export const STAND_IN_FAMILY: Readonly<Record<string, ModelFamily>> = {
   'llama-sotu': 'llama',
   'mistral-moby': 'mistral',
   'gpt2-brown': 'phi2',
@@ -40,7 +40,7 @@ export async function startLocalFleet(opts: LocalFleetOptions = {}): Promise<Loc
   try {
     for (const [i, model] of models.entries()) {
       const timing = rest.timing
-        ? timingForFamily(rest.timing, FAMILY[model.name] ?? 'mistral')
+        ? timingForFamily(rest.timing, STAND_IN_FAMILY[model.name] ?? 'mistral')
         : null;
       const port = basePort === undefined ? 0 : basePort + i;
       servers.push(await startLocalLm({ ...rest, model, port, timing }));

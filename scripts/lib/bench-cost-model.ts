@@ -21,17 +21,34 @@ export const SEED_PUBLISHED: Readonly<Record<number, number>> = {
 const REFERENCE_FAMILIES: readonly ModelFamily[] = ['mistral', 'llama', 'llama', 'phi2'];
 
 /**
- * Positions per prompt, as in the cost model's own table, so its published predictions are reproduced.
- * A BOS token would add 2 % on the Llama and Mistral rows.
+ * Positions per prompt in the cost model's own table, so its published predictions are reproduced. Real
+ * prompts carry their prefix token too (BOS, or GPT-2's end-of-text): pass the measured length instead.
  */
-const POSITIONS_PER_PROMPT = 50;
+export const TABLE_POSITIONS_PER_PROMPT = 50;
 
 /**
- * Modelled seconds of one call of `prompts` 50-token prompts on 4 × L4, one model per GPU.
- * @param profile a short profile name: `l4-goal-bf16` (current vLLM on an L4), `l4-goal-fp8`, `floor-bf16`, `seed-v0.4.1`
+ * Prompt lengths whose mean is `positions` (a mix of ⌊positions⌋ and ⌈positions⌉, spread evenly), so a
+ * fractional measured mean such as 50.5 is planned as it is rather than rounded.
  */
-export function modelledSeconds(profile: string, prompts: number): number {
-  const lengths = new Array<number>(prompts).fill(POSITIONS_PER_PROMPT);
+export function promptLengths(prompts: number, positions: number): number[] {
+  const low = Math.floor(positions);
+  const extra = Math.round((positions - low) * prompts);
+  return Array.from({ length: prompts }, (_, i) =>
+    Math.floor(((i + 1) * extra) / prompts) > Math.floor((i * extra) / prompts) ? low + 1 : low,
+  );
+}
+
+/**
+ * Modelled seconds of one call of `prompts` prompts on 4 × L4, one model per GPU.
+ * @param profile a short profile name: `l4-goal-bf16` (current vLLM on an L4), `l4-goal-fp8`, `floor-bf16`, `seed-v0.4.1`
+ * @param positions prompt positions per prompt, prefix token included (may be fractional: a mean)
+ */
+export function modelledSeconds(
+  profile: string,
+  prompts: number,
+  positions = TABLE_POSITIONS_PER_PROMPT,
+): number {
+  const lengths = promptLengths(prompts, positions);
   let slowest = 0;
   for (const family of REFERENCE_FAMILIES) {
     slowest = Math.max(slowest, planCall(lengths, timingForFamily(profile, family)).ms);

@@ -8,6 +8,7 @@ import type { ControllerConfigInput } from '../../controller/config.ts';
 import { startController } from '../../controller/main.ts';
 import { createLogger } from '../../controller/observability/logger.ts';
 import { startLocalFleet } from '../../images/local-lm/index.ts';
+import { startProcessFleet } from './process-fleet.ts';
 
 export interface LocalStackOptions {
   /**
@@ -17,6 +18,11 @@ export interface LocalStackOptions {
   readonly timing?: string;
   /** Local models to serve. @default - all four default models */
   readonly names?: readonly string[];
+  /**
+   * Each model in its own process (one event loop per emulated GPU clock). @default - true with `timing`,
+   * false without (CPU models share the machine either way)
+   */
+  readonly processes?: boolean;
   /** Controller settings beyond the models (limits, scheduler). @default - the defaults */
   readonly controller?: Omit<ControllerConfigInput, 'models' | 'host' | 'port'>;
 }
@@ -28,11 +34,14 @@ export interface LocalStack {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const fleet = await startLocalFleet({
-    host: '127.0.0.1',
+  const fleetOptions = {
     ...(options.timing ? { timing: options.timing } : {}),
     ...(options.names ? { names: options.names } : {}),
-  });
+  };
+  const fleet: { servers: { servedName: string; url: string }[]; close(): Promise<void> } =
+    (options.processes ?? options.timing !== undefined)
+      ? await startProcessFleet(fleetOptions)
+      : await startLocalFleet({ host: '127.0.0.1', ...fleetOptions });
   try {
     const config = parseConfig({
       ...options.controller,

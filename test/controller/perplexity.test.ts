@@ -164,8 +164,9 @@ describe('POST /v1/perplexity against vLLM-shaped backends', () => {
       expect(status).toBe(200);
       expect(text).not.toMatch(/NaN|Infinity|null/);
       expect(json.results[0].ensemble.perplexity).toBeGreaterThan(1);
-      expect(json.results[1].error.type).toBe('empty_text');
-      expect(json.results[2].error.type).toBe('invalid_logprob');
+      expect(json.results[1].error).toMatchObject({ type: 'empty_text', param: 'texts[1]' });
+      expect(json.results[2].error).toMatchObject({ type: 'invalid_logprob', param: 'texts[2]' });
+      expect(json.results[2].models.s.error.param).toBe('texts[2]');
       expect(json.results[3].ensemble.perplexity).toBeGreaterThan(1);
     } finally {
       await c.close();
@@ -199,7 +200,7 @@ describe('POST /v1/perplexity against vLLM-shaped backends', () => {
     [{ texts: ['a'], weights: { bos: -1 } }, 400, 'weights.bos'],
     [{ texts: ['a'], weights: { other: 1 } }, 400, 'weights.other'],
     [{ texts: ['a'], details: 'all' }, 400, 'details'],
-    [{ texts: ['a'], surprise: true }, 400, '(body)'],
+    [{ texts: ['a'], surprise: true }, 400, 'surprise'],
     [{ texts: ['\ud800 lone'] }, 400, 'texts[0]'],
     [{ texts: ['a'], timeout_ms: 0 }, 400, 'timeout_ms'],
   ])('rejects %j with %i naming %s', async (body, status, param) => {
@@ -219,6 +220,8 @@ describe('POST /v1/perplexity against vLLM-shaped backends', () => {
     });
     expect(huge.status).toBe(413);
     expect(huge.json.error.type).toBe('payload_too_large');
+    // The message says how to send a job this large.
+    expect(huge.json.error.message).toMatch(/Accept: application\/x-ndjson/);
     const inUrl = await postJson(`${controller.url}/v1/perplexity?api_key=abc`, { texts: ['a'] });
     expect(inUrl.status).toBe(400);
     expect(inUrl.json.error.param).toBe('api_key');

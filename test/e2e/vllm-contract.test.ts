@@ -84,7 +84,7 @@ describe('controller vLLM client ↔ local-lm', () => {
     }
     const [fast] = await gpt2.scorePrompts(request('gpt2-brown', [ids]), undefined, false);
     const [slow] = await gpt2.scorePrompts(request('gpt2-brown', [ids]), undefined, true);
-    expect(fast?.ids).toEqual(ids);
+    expect(Array.from(fast?.ids ?? [])).toEqual(ids);
     for (let j = 1; j < ids.length; j++) {
       const want = (parsed[j] as Record<string, { logprob: number }>)[String(ids[j])]
         ?.logprob as number;

@@ -11,11 +11,19 @@ describe('npm run bench -- --overhead', () => {
       warmupRounds: 0,
       textsPerRequest: [10],
       latencyRuns: 3,
+      legacyRuns: 1,
+      legacyPrompts: 20,
     });
     expect(result.cpu).toHaveLength(1);
     expect(result.cpu[0]!.requestsPerRound).toBe(2);
     expect(result.cpu[0]!.cpuMsPer1000Texts.median).toBeGreaterThan(0);
     expect(result.latency.map((l) => l.models)).toEqual([1, 2]);
     for (const l of result.latency) expect(l.controller.p50).toBeGreaterThan(0);
+    expect(result.legacy?.prompts).toBe(20);
+    expect(result.legacy?.wallMs.median).toBeGreaterThan(0);
+    expect(result.legacy?.loopDelay.p99).toBeGreaterThanOrEqual(0);
+    // Every goal is printed with its measured value and whether it was met.
+    expect(result.goals.map((g) => g.name)).toHaveLength(6);
+    for (const g of result.goals) expect(g.met).toBe(g.measured <= g.limit);
   }, 60_000);
 });

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnsembledPerplexityClient } from '../../clients/typescript/src/index.ts';
 import type { RunningController } from '../../controller/main.ts';
 import { runBench } from '../../scripts/bench.ts';
-import { SEED_PUBLISHED, modelledSeconds } from '../../scripts/lib/bench-cost-model.ts';
+import {
+  SEED_PUBLISHED,
+  modelledSeconds,
+  promptLengths,
+} from '../../scripts/lib/bench-cost-model.ts';
+import { formatGoals, goal } from '../../scripts/lib/bench-goals.ts';
 import { machineInfo } from '../../scripts/lib/bench-machine.ts';
 import { benchPrompts } from '../../scripts/lib/bench-prompts.ts';
 import { formatSeedTable, runSeedTable } from '../../scripts/lib/bench-table.ts';
@@ -76,6 +81,30 @@ describe('bench: seed table on a tiny stack', () => {
     expect(modelledSeconds('l4-goal-bf16', 10)).toBeCloseTo(0.14, 2);
     expect(modelledSeconds('l4-goal-bf16', 100)).toBeCloseTo(1.28, 1);
     expect(modelledSeconds('l4-goal-bf16', 1000)).toBeCloseTo(12.74, 1);
+  });
+
+  it('plans the ideal with the measured positions per prompt, fractional means included', () => {
+    const lengths = promptLengths(1000, 50.5);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBe(50_500);
+    expect(new Set(lengths)).toEqual(new Set([50, 51]));
+    expect(promptLengths(10, 50)).toEqual(new Array(10).fill(50));
+    // 50.5 positions cost more than the table's 50, by about the extra 1 % of tokens on the big rows.
+    const ratio =
+      modelledSeconds('l4-goal-bf16', 1000, 50.5) / modelledSeconds('l4-goal-bf16', 1000);
+    expect(ratio).toBeGreaterThan(1.005);
+    expect(ratio).toBeLessThan(1.015);
+  });
+
+  it('prints each goal with met or NOT met', () => {
+    const goals = [
+      goal('wall', 55, 'ms', 40),
+      goal('delay', 10, 'ms', 12),
+      goal('x', 1, 'ms', NaN),
+    ];
+    expect(goals.map((g) => g.met)).toEqual([true, false, false]);
+    const lines = formatGoals(goals);
+    expect(lines[0]).toMatch(/wall: 40 ms \(goal ≤ 55 ms\): met$/);
+    expect(lines[1]).toMatch(/NOT met$/);
   });
 
   it('records the machine and the command without the API key', () => {

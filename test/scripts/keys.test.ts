@@ -72,7 +72,7 @@ describe('keys CLI', () => {
     );
     expect(listed.out).not.toMatch(/[0-9a-f]{64}/);
 
-    // rotate: a new key with the same name and limits; the old one enters its grace period.
+    // rotate: a new key with the same name, limits and lifetime; the old one enters its grace period.
     now.t = T0 + HOUR;
     const rotated = await keysCli(['rotate', id, '--grace', '24h', '--store', spec, '--json'], io);
     expect(rotated.code).toBe(0);
@@ -103,7 +103,12 @@ describe('keys CLI', () => {
         replacedBy: next.id,
         graceUntil: '2026-11-29T13:00:00.000Z',
       }),
-      expect.objectContaining({ id: next.id, status: 'active', expiresAt: null }),
+      // The replacement lives as long as the original did (30 days), counted from the rotation.
+      expect.objectContaining({
+        id: next.id,
+        status: 'active',
+        expiresAt: '2026-12-28T13:00:00.000Z',
+      }),
     ]);
     expect(JSON.stringify(afterRotate)).not.toMatch(/hash/);
 

@@ -15,6 +15,7 @@ import { retryDelayMs, sleep } from './retry.js';
 import type { RetryOptions } from './retry.js';
 import type {
   LegacyPerplexityResponse,
+  CalibrationResponse,
   ModelsResponse,
   PerplexityRequest,
   PerplexityResponse,
@@ -143,6 +144,11 @@ export class EnsembledPerplexityClient {
   /** `GET /v1/models`: models, context lengths and backend health. */
   models(options: CallOptions = {}): Promise<ModelsResponse> {
     return this.#json<ModelsResponse>('GET', '/v1/models', undefined, options);
+  }
+
+  /** `GET /v1/calibration`: the calibration in force (or why there is none) and the served model set. */
+  calibration(options: CallOptions = {}): Promise<CalibrationResponse> {
+    return this.#json<CalibrationResponse>('GET', '/v1/calibration', undefined, options);
   }
 
   /** `GET /readyz`: whether enough models can serve. Answers (does not throw) when the server is not ready. */

@@ -11,10 +11,12 @@ export { ApiResponseError, EnsembledPerplexityError, StreamError } from './error
 export type { ClientErrorCode } from './errors.js';
 export { isSummaryLine } from './types.js';
 export type {
+  CalibrationResponse,
   DetailLevel,
   Ensemble,
   LegacyPerplexityResponse,
   ModelFigures,
+  ModelFingerprint,
   ModelInfo,
   ModelsResponse,
   PerplexityRequest,

@@ -52,9 +52,12 @@ export interface TokenDetail {
 export interface Span {
   start: number;
   end: number;
+  /** Ensemble surprisal of these characters, bits per UTF-8 byte. */
   bits_per_byte: number;
-  /** Where this score falls among typical human text (0-100). */
-  percentile: number;
+  /**
+   * 0–100 against reference texts of similar length; absent without a calibration for this window length.
+   */
+  percentile?: number;
 }
 
 /** One model's figures for one text. */
@@ -152,6 +155,37 @@ export interface ReadyResponse {
   models: Record<string, boolean>;
   min_models: number;
   keys_loaded: boolean;
+}
+
+/** What identifies a model for calibration, with its ensemble weight. */
+export interface ModelFingerprint {
+  name: string;
+  served_name: string;
+  max_model_len: number;
+  prefix_token_id: number;
+  /** NLL per token (nats) of a fixed probe text: identifies the weights and revision. */
+  golden_nll_per_token: number;
+  weight: number;
+}
+
+/** `GET /v1/calibration` */
+export interface CalibrationResponse {
+  /** `loaded`: percentiles and flags work; `none`, `pending` or `refused` (see `message`): they do not. */
+  state: 'none' | 'pending' | 'loaded' | 'refused';
+  message?: string;
+  default_window_chars: number;
+  calibration?: {
+    format: string;
+    version: number;
+    created_at: string;
+    corpus: { name: string; version: string; sha256: string; texts: number; split: string };
+    models: ModelFingerprint[];
+    /** Window lengths with a reference distribution. */
+    window_chars: number[];
+    buckets: { min_bytes: number; max_bytes: number | null; texts: number }[];
+    thresholds: { fpr: number; window_chars: number; min_bytes: number; z: number }[];
+  };
+  deployment: { models: ModelFingerprint[] | null };
 }
 
 /** `POST /ensemble_perplexity` answer: perplexity per prompt, per model. */

@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import { CLIENT_CLOSED_STATUS } from '../errors.ts';
 import { existingScoringTally } from '../request-context.ts';
 import { routeLabel } from './request-metrics.ts';
 
@@ -13,10 +14,10 @@ export function requestLog(logger: Logger): MiddlewareHandler {
   return async function requestLog(c, next) {
     const start = performance.now();
     await next();
-    const status = c.res.status;
     const write = () => {
       const ms = Math.round((performance.now() - start) * 10) / 10;
       const tally = existingScoringTally(c);
+      const status = tally?.clientClosed ? CLIENT_CLOSED_STATUS : c.res.status;
       const entry: Record<string, unknown> = {
         requestId: c.get('requestId'),
         method: c.req.method,

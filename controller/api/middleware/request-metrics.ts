@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { ControllerMetrics } from '../../observability/metrics.ts';
+import { CLIENT_CLOSED_STATUS } from '../errors.ts';
 import { scoringTally } from '../request-context.ts';
 
 /** Route label of requests no route matched (404 scans): one series, whatever the paths. */
@@ -22,9 +23,22 @@ export function requestMetrics(metrics: ControllerMetrics): MiddlewareHandler {
   return async function requestMetrics(c, next) {
     const start = performance.now();
     const tally = scoringTally(c);
-    // Key id is known only after the auth middleware ran, which is after this one: read it per text.
-    tally.onText((tokensByModel) => metrics.textScored(c.get('keyId'), tokensByModel));
+    // Texts and tokens are counted per request: a stream reports each text as it lands, a whole response
+    // everything once at the end. The key id is read late: the auth middleware runs after this one.
+    let texts = 0;
+    const tokens = new Map<string, number>();
+    const flush = () => {
+      metrics.textsScored(c.get('keyId'), texts, tokens);
+      texts = 0;
+      tokens.clear();
+    };
+    tally.onText((tokensByModel) => {
+      texts++;
+      for (const [model, n] of tokensByModel) tokens.set(model, (tokens.get(model) ?? 0) + n);
+      if (tally.stream) flush();
+    });
     await next();
+    flush();
     const route = routeLabel(c);
     if (tally.active) metrics.scoringRequest(c.get('keyId'), route);
     const status = c.res.status;
@@ -33,7 +47,8 @@ export function requestMetrics(metrics: ControllerMetrics): MiddlewareHandler {
       void tally.finished.then(() => {
         metrics.streamEnded(tally.error !== undefined);
         if (tally.degraded) metrics.degradedResponse(route);
-        metrics.requestDone(c.req.method, route, status, (performance.now() - start) / 1000);
+        const final = tally.clientClosed ? CLIENT_CLOSED_STATUS : status;
+        metrics.requestDone(c.req.method, route, final, (performance.now() - start) / 1000);
       });
       return;
     }

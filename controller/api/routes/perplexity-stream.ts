@@ -63,8 +63,11 @@ export function ndjsonResponse(c: Context, results: TextStream) {
         }
       },
       async cancel() {
-        // The client went away: stop scoring what is still in flight.
-        if (!closed) end('cancelled');
+        // The client went away: stop scoring what is still in flight. That is the client's choice, not a fault.
+        if (!closed) {
+          scoringTally(c).clientClosed = true;
+          end();
+        }
         closed = true;
         await results.cancel();
       },

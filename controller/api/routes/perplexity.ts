@@ -5,7 +5,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerConfig } from '../../config.ts';
-import { ApiError } from '../errors.ts';
+import { bodyTooLarge } from '../errors.ts';
 import { errorResponse, PerplexityResponseSchema, perplexityRequestSchema } from '../schemas.ts';
 import { NDJSON, PerplexityStreamLineSchema, ndjsonResponse } from './perplexity-stream.ts';
 import type { ScoreTextsRequest, ScoringService } from './scoring-service.ts';
@@ -45,6 +45,8 @@ export function registerPerplexityRoute(
       401: errorResponse('Missing or invalid API key'),
       404: errorResponse('Unknown model'),
       413: errorResponse('Body or texts over the size limits'),
+      405: errorResponse('Wrong method: this path takes POST (see the Allow header)'),
+      415: errorResponse('The body is not `application/json` (UTF-8, not compressed)'),
       429: errorResponse('Rate limit exceeded (see Retry-After)'),
       503: errorResponse('Not enough models available, or the queue is full (see Retry-After)'),
       504: errorResponse('The deadline passed'),
@@ -58,18 +60,27 @@ export function registerPerplexityRoute(
       models: body.models,
       minModels: body.min_models,
       weights: body.weights,
-      withDetail: body.details === 'tokens',
+      withDetail: false,
+      detection: {
+        details: body.details,
+        window_chars: body.window_chars,
+        flag_fpr: body.flag_fpr,
+      },
       timeoutMs: body.timeout_ms,
+      cache: body.cache,
     };
     if (body.stream) return ndjsonResponse(c, await scoring.stream(c, request));
-    checkBodyBytes(c.req.header('content-length'), config.limits.maxBodyBytes);
+    checkBodyBytes(c.req.header('content-length'), config.limits);
     return c.json(await scoring.score(c, request), 200);
   });
 }
 
 /** The body limit of this route admits streams; a plain request keeps the smaller `maxBodyBytes`. */
-function checkBodyBytes(contentLength: string | undefined, max: number): void {
-  if (contentLength !== undefined && Number(contentLength) > max) {
-    throw new ApiError(413, 'payload_too_large', `the request body exceeds ${max} bytes`);
+function checkBodyBytes(
+  contentLength: string | undefined,
+  limits: { maxBodyBytes: number; maxStreamBodyBytes: number },
+): void {
+  if (contentLength !== undefined && Number(contentLength) > limits.maxBodyBytes) {
+    throw bodyTooLarge(limits.maxBodyBytes, limits.maxStreamBodyBytes);
   }
 }

@@ -9,9 +9,12 @@ import type { ControllerConfig } from '../../config.ts';
 import { scoredTokensByModel } from '../../ensemble/combine-text.ts';
 import { scoreEnsemble } from '../../ensemble/ensemble-scorer.ts';
 import { streamEnsemble } from '../../ensemble/ensemble-stream.ts';
+import type { CalibrationSource } from '../../calibration/calibration-source.ts';
 import type { ModelRegistry } from '../../models/model-registry.ts';
 import { chargeScoredTokens } from '../middleware/api-key-auth.ts';
 import { scoringTally } from '../request-context.ts';
+import { detailOptions, finishResult } from '../result-details.ts';
+import type { DetailRequest, ResultDetailsOptions } from '../result-details.ts';
 import type { PerplexityResponse, ResponseSummary, TextResult } from '../schemas.ts';
 import { checkTotalBytes, requestSignal, resolveModels } from './selection.ts';
 import type { ModelSelection } from './selection.ts';
@@ -25,6 +28,13 @@ export interface ScoreTextsRequest {
   /** Ensemble weight per model name. @default - each model's configured weight */
   readonly weights?: Record<string, number> | undefined;
   readonly withDetail: boolean;
+  /** Store the scores in the result cache (`"cache": false` opts out; bulk requests never store). @default true */
+  readonly cache?: boolean | undefined;
+  /**
+   * Detection figures (windows, percentiles, spans, flags) for each text: every model then returns its tokens,
+   * which are sent on only when `details` asks for them. @default - none (the legacy route)
+   */
+  readonly detection?: DetailRequest;
   /** Deadline in ms: of the whole request, or of each text when streamed. @default - `timeouts.requestMs` */
   readonly timeoutMs?: number | undefined;
 }
@@ -69,10 +79,12 @@ export function streamWindow(config: ControllerConfig): number {
 export class ScoringService {
   readonly #config: ControllerConfig;
   readonly #registry: ModelRegistry;
+  readonly #calibration: CalibrationSource | undefined;
 
-  constructor(config: ControllerConfig, registry: ModelRegistry) {
+  constructor(config: ControllerConfig, registry: ModelRegistry, calibration?: CalibrationSource) {
     this.#config = config;
     this.#registry = registry;
+    this.#calibration = calibration;
   }
 
   /** Scores every text before answering; results in request order. */
@@ -82,12 +94,16 @@ export class ScoringService {
     params: RequestParams = PARAMS,
   ): Promise<PerplexityResponse> {
     const selection = this.#select(request, this.#config.limits.maxTotalTextBytes, params);
+    const finish = this.#finisher(request, selection);
     const response = await scoreEnsemble({
-      ...ensembleInput(request, selection),
+      ...ensembleInput(request, selection, this.#config, finish !== undefined),
       signal: requestSignal(c.req.raw.signal, request.timeoutMs ?? this.#config.timeouts.requestMs),
     });
     chargeScoredTokens(c, response.usage.tokens);
-    for (const result of response.results) countText(c, result);
+    for (const result of response.results) {
+      if (finish) finishResult(result, request.texts[result.index] as string, finish);
+      countText(c, result);
+    }
     return response;
   }
 
@@ -102,9 +118,10 @@ export class ScoringService {
   ): Promise<TextStream> {
     const config = this.#config;
     const selection = this.#select(request, config.limits.maxStreamBodyBytes, params);
+    const finish = this.#finisher(request, selection);
     // Typed as an iterator, whose `return` needs no summary: cancelling has none.
     const results: AsyncIterator<TextResult, ResponseSummary, undefined> = streamEnsemble({
-      ...ensembleInput(request, selection),
+      ...ensembleInput(request, selection, config, finish !== undefined),
       signal: c.req.raw.signal,
       textTimeoutMs: request.timeoutMs ?? config.timeouts.requestMs,
       window: streamWindow(config),
@@ -122,13 +139,25 @@ export class ScoringService {
       async next() {
         const next = pending ?? (await results.next());
         pending = undefined;
-        if (!next.done) countText(c, next.value);
+        if (!next.done) {
+          if (finish) finishResult(next.value, request.texts[next.value.index] as string, finish);
+          countText(c, next.value);
+        }
         return next;
       },
       async cancel() {
         await results.return?.();
       },
     };
+  }
+
+  /** The detection options of the request, with the calibration in force when it arrived. */
+  #finisher(
+    request: ScoreTextsRequest,
+    selection: ModelSelection,
+  ): ResultDetailsOptions | undefined {
+    if (!request.detection) return undefined;
+    return detailOptions(request.detection, this.#calibration?.current ?? null, selection.weights);
   }
 
   #select(request: ScoreTextsRequest, maxBytes: number, params: RequestParams): ModelSelection {
@@ -142,14 +171,22 @@ export class ScoringService {
   }
 }
 
-function ensembleInput(request: ScoreTextsRequest, selection: ModelSelection) {
+function ensembleInput(
+  request: ScoreTextsRequest,
+  selection: ModelSelection,
+  config: ControllerConfig,
+  detection: boolean,
+) {
+  const bulk = request.texts.length > config.cache.maxStoredTextsPerRequest;
   return {
+    store: request.cache !== false && !bulk,
     texts: request.texts,
     models: selection.schedulers,
     unavailableModels: selection.unavailable,
     weights: selection.weights,
     minModels: selection.minModels,
-    withDetail: request.withDetail,
+    // Windows need every model's tokens, whatever the request shows of them.
+    withDetail: request.withDetail || detection,
   };
 }
 

@@ -66,6 +66,19 @@ export function planCall(
   return { steps, ms };
 }
 
+/** The clock the engine steps by: real timers by default, a manual one in tests. */
+export interface EngineClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_CLOCK: EngineClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 interface Job {
   seqs: Sequence[];
   left: number;
@@ -76,11 +89,16 @@ interface Job {
 /** Live emulator: callers `await gpu.run(promptTokens, signal)`; steps run one after another on timers. */
 export class GpuEmulator {
   private readonly queue: (Sequence & { job: Job })[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private timer: unknown = null;
+  private readonly timers = new Set<unknown>();
   private closed = false;
+  /** When the step in flight (or the last one) ends on the emulated GPU's clock (`performance.now()` ms). */
+  private stepEnd = 0;
 
-  constructor(private readonly profile: TimingProfile) {}
+  constructor(
+    private readonly profile: TimingProfile,
+    private readonly clock: EngineClock = REAL_CLOCK,
+  ) {}
 
   get running(): number {
     return this.queue.filter((s) => s.started).length;
@@ -118,7 +136,7 @@ export class GpuEmulator {
 
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.timers.delete(t);
         resolve();
       }, ms);
@@ -126,7 +144,7 @@ export class GpuEmulator {
       signal?.addEventListener(
         'abort',
         () => {
-          clearTimeout(t);
+          this.clock.clearTimeout(t);
           this.timers.delete(t);
           reject(signal.reason);
         },
@@ -135,31 +153,42 @@ export class GpuEmulator {
     });
   }
 
-  private kick(): void {
+  /**
+   * Starts the next step. The clock runs on absolute deadlines: a step that follows another starts when that one
+   * ended on the emulated GPU, not when its timer happened to fire, so a late timer (a busy event loop) delays
+   * one answer but never the steps after it. An idle engine starts its next step now.
+   * @param continuing called as the previous step ended (the GPU goes straight on)
+   */
+  private kick(continuing = false): void {
     if (this.timer || this.closed) return;
     const step = nextStep(this.queue, this.profile);
     if (!step) return;
     const chosen = step.picks.map((p) => ({ seq: this.queue[p.index]!, tokens: p.tokens }));
     for (const c of chosen) c.seq.started = true;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      for (const { seq, tokens } of chosen) {
-        seq.remaining -= tokens;
-        if (seq.remaining > 0) continue;
-        const i = this.queue.indexOf(seq);
-        if (i < 0) continue; // aborted meanwhile
-        this.queue.splice(i, 1);
-        if (--seq.job.left === 0) seq.job.resolve();
-      }
-      this.kick();
-    }, step.ms);
+    const now = this.clock.now();
+    this.stepEnd = (continuing ? Math.min(this.stepEnd, now) : now) + step.ms;
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = null;
+        for (const { seq, tokens } of chosen) {
+          seq.remaining -= tokens;
+          if (seq.remaining > 0) continue;
+          const i = this.queue.indexOf(seq);
+          if (i < 0) continue; // aborted meanwhile
+          this.queue.splice(i, 1);
+          if (--seq.job.left === 0) seq.job.resolve();
+        }
+        this.kick(true);
+      },
+      Math.max(0, this.stepEnd - now),
+    );
   }
 
   /** Stops the loop and fails everything queued. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    for (const t of this.timers) clearTimeout(t);
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     const err = new Error('engine closed');
     for (const s of this.queue.splice(0)) s.job.reject(err);

@@ -12,7 +12,9 @@ import {
   ReadyResponseSchema,
   perplexityRequestSchema,
 } from '../../../controller/api/schemas.ts';
+import { CalibrationResponseSchema } from '../../../controller/api/calibration-schemas.ts';
 import type {
+  CalibrationResponse,
   Ensemble,
   ModelFigures,
   ModelsResponse,
@@ -50,6 +52,8 @@ const compileTimeChecks: true[] = [
     z.output<typeof ModelsResponseSchema>['data'][number]
   >,
   true satisfies Fits<z.output<typeof ReadyResponseSchema>, ReadyResponse>,
+  true satisfies Fits<z.output<typeof CalibrationResponseSchema>, CalibrationResponse>,
+  true satisfies Covers<CalibrationResponse, z.output<typeof CalibrationResponseSchema>>,
   true satisfies Covers<ReadyResponse, z.output<typeof ReadyResponseSchema>>,
 ];
 

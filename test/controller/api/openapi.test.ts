@@ -41,6 +41,13 @@ describe('OpenAPI document and docs page', () => {
     expect(request.properties.stream.type).toBe('boolean');
     expect(request.properties.texts.items.maxLength).toBe(200000);
     expect(doc.paths['/v1/perplexity'].post.security).toEqual([{ apiKey: [] }]);
+    // Every status a scoring route can answer is documented, the wrong-method and wrong-media ones included.
+    for (const path of ['/v1/perplexity', '/ensemble_perplexity']) {
+      expect(Object.keys(doc.paths[path].post.responses)).toEqual(
+        expect.arrayContaining(['400', '401', '405', '413', '415', '503']),
+      );
+    }
+    expect(doc.components.schemas.TextError.properties.param.type).toBe('string');
     expect(doc.components.securitySchemes.apiKey.scheme).toBe('bearer');
   });
 

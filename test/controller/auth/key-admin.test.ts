@@ -35,6 +35,21 @@ describe('KeyAdmin', () => {
     ring.stop();
   });
 
+  it('rotation carries the lifetime over: a 90-day key is replaced by a 90-day key, unless told otherwise', async () => {
+    const { clock, admin } = setup();
+    const DAY = 24 * HOUR;
+    const first = await admin.create({ name: 'acme', expiresAt: T0 + 90 * DAY });
+    clock.t = T0 + 30 * DAY;
+    const next = await admin.rotate(first.record.id, { graceMs: HOUR });
+    expect(next.record.expiresAt).toBe(new Date(T0 + 120 * DAY).toISOString());
+    const never = await admin.create({ name: 'forever' });
+    expect(
+      (await admin.rotate(never.record.id, { graceMs: HOUR })).record.expiresAt,
+    ).toBeUndefined();
+    const chosen = await admin.rotate(next.record.id, { graceMs: HOUR, expiresAt: T0 + 31 * DAY });
+    expect(chosen.record.expiresAt).toBe(new Date(T0 + 31 * DAY).toISOString());
+  });
+
   it('refuses an expiry in the past', async () => {
     const { store, admin } = setup();
     await expect(admin.create({ name: 'x', expiresAt: T0 - 1 })).rejects.toMatchObject({

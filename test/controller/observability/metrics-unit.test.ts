@@ -14,9 +14,8 @@ describe('ControllerMetrics as a SchedulerObserver', () => {
     m.batchDone('llama', 'llama#0', 0.02, 'ok');
     m.batchDone('llama', 'llama#0', 1.5, 'BACKEND_SERVER_ERROR');
     m.queueDepth('llama', 17);
-    m.cacheLookup('llama', true);
-    m.cacheLookup('llama', false);
-    m.cacheLookup('llama', false);
+    m.cacheLookups('llama', 1, 0);
+    m.cacheLookups('llama', 0, 2);
     const s = await scrape(m);
     expect(total(s, 'ep_batch_prompts_count', { model: 'llama' })).toBe(2);
     expect(total(s, 'ep_batch_prompts_sum', { model: 'llama' })).toBe(10);
@@ -52,7 +51,8 @@ describe('ControllerMetrics as a SchedulerObserver', () => {
 
   it('folds key ids past the cap into "other"', async () => {
     const m = new ControllerMetrics({ processMetrics: false, maxKeyIds: 2 });
-    for (const key of ['k1', 'k2', 'k3', 'k4', 'k1']) m.textScored(key, new Map([['llama', 10]]));
+    for (const key of ['k1', 'k2', 'k3', 'k4', 'k1'])
+      m.textsScored(key, 1, new Map([['llama', 10]]));
     const s = await scrape(m);
     expect(total(s, 'ep_key_tokens_scored_total', { key_id: 'k1' })).toBe(20);
     expect(total(s, 'ep_key_tokens_scored_total', { key_id: 'k2' })).toBe(10);

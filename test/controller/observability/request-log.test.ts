@@ -77,3 +77,63 @@ describe('request log lines', () => {
     expect(entry).not.toHaveProperty('textCount');
   });
 });
+
+describe('a client that goes away', () => {
+  let slow: FakeVllm;
+  let controller: RunningController;
+  const lines: string[] = [];
+  const entries = () => lines.map((l) => JSON.parse(l) as Record<string, any>);
+  const waitFor = async (id: string) => {
+    for (let i = 0; i < 300 && !entries().some((e) => e.requestId === id); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return entries().filter((e) => e.requestId === id);
+  };
+
+  beforeAll(async () => {
+    slow = await startFakeVllm({ servedName: 'm', delayMs: 1_500 });
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(l);
+        done();
+      },
+    });
+    controller = await startTestController(
+      { models: [{ name: 'm', backends: [slow.url] }] },
+      { logDestination: destination },
+    );
+  });
+  afterAll(async () => {
+    await controller?.close();
+    await slow?.close();
+  });
+
+  it.each([
+    ['req-gone', false],
+    ['req-gone-stream', true],
+  ])(
+    '%s is logged once as client-closed (499) at info level, with no error or stack',
+    async (id, stream) => {
+      const before = lines.length;
+      const abort = new AbortController();
+      const sent = fetch(`${controller.url}/v1/perplexity`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': id,
+          ...(stream ? { accept: 'application/x-ndjson' } : {}),
+        },
+        body: JSON.stringify({ texts: ['one', 'two'], stream }),
+        signal: abort.signal,
+      }).then(async (res) => res.text());
+      setTimeout(() => abort.abort(), 300);
+      await expect(sent).rejects.toThrow();
+      const logged = await waitFor(id);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ level: 30, status: 499 });
+      expect(logged[0]).not.toHaveProperty('streamError');
+      const later = entries().slice(before);
+      expect(later.filter((e) => e.level >= 40).map((e) => e.msg)).toEqual([]);
+    },
+  );
+});

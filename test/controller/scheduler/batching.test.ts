@@ -14,7 +14,10 @@ function recordingObserver() {
     batchDone: () => {},
     queueDepth: (_m, d) => void seen.depths.push(d),
     backendState: (_m, b, s) => void seen.states.push(`${b}:${s}`),
-    cacheLookup: (_m, hit) => void (hit ? seen.hits++ : seen.misses++),
+    cacheLookups: (_m, hits, misses) => {
+      seen.hits += hits;
+      seen.misses += misses;
+    },
   };
   return { seen, observer };
 }
@@ -30,7 +33,12 @@ afterEach(async () => {
 
 async function setup(
   delayMs: number,
-  extra: { cacheBytes?: number; maxQueued?: number; maxBatchPrompts?: number } = {},
+  extra: {
+    cacheBytes?: number;
+    maxStored?: number;
+    maxQueued?: number;
+    maxBatchPrompts?: number;
+  } = {},
   observer?: SchedulerObserver,
 ) {
   backend = await startFakeVllm({ servedName: 'busy', delayMs });
@@ -42,7 +50,10 @@ async function setup(
         ...(extra.maxQueued ? { maxQueuedTexts: extra.maxQueued } : {}),
         ...(extra.maxBatchPrompts ? { maxBatchPrompts: extra.maxBatchPrompts } : {}),
       },
-      cache: { maxBytes: extra.cacheBytes ?? 0 },
+      cache: {
+        maxBytes: extra.cacheBytes ?? 0,
+        ...(extra.maxStored !== undefined ? { maxStoredTextsPerRequest: extra.maxStored } : {}),
+      },
       // Probes would add batches of their own; keep them out of the counts.
       health: { probeIntervalMs: 600_000 },
     },
@@ -130,10 +141,34 @@ describe('result cache', () => {
     expect(textPrompts(backend.completions).length - sentBefore).toBe(1);
     expect(seen.hits).toBe(3);
     expect(seen.misses).toBe(4);
-    // Token details are another scoring parameter: not served from the plain entry.
+    // Windows need every model's tokens, so every entry holds them: a details request is a hit too.
     const detailed = await postJson(url, { texts: ['alpha'], details: 'tokens' });
-    expect(detailed.json.usage.cache_hits).toBe(0);
+    expect(detailed.json.usage.cache_hits).toBe(1);
     expect(detailed.json.results[0].models.busy.token_details).toHaveLength(5);
+  });
+
+  it('does not store the scores of a request with "cache": false, but still answers it from the cache', async () => {
+    const { url } = await setup(0, { cacheBytes: 1 << 20 });
+    await postJson(url, { texts: ['kept'] });
+    const optedOut = await postJson(url, { texts: ['kept', 'passing'], cache: false });
+    expect(optedOut.json.usage.cache_hits).toBe(1);
+    const again = await postJson(url, { texts: ['kept', 'passing'] });
+    expect(again.json.usage.cache_hits).toBe(1);
+    expect(again.json.results[1].models.busy).toEqual(optedOut.json.results[1].models.busy);
+  });
+
+  it('does not store the scores of bulk requests (more texts than maxStoredTextsPerRequest)', async () => {
+    const { url } = await setup(0, { cacheBytes: 1 << 20, maxStored: 2 });
+    await postJson(url, { texts: ['one', 'two', 'three'] });
+    expect((await postJson(url, { texts: ['one', 'two'] })).json.usage.cache_hits).toBe(0);
+    expect((await postJson(url, { texts: ['one', 'two'] })).json.usage.cache_hits).toBe(2);
+  });
+
+  it('rejects a cache option that is not a boolean, naming the field', async () => {
+    const { url } = await setup(0, { cacheBytes: 1 << 20 });
+    const bad = await postJson(url, { texts: ['x'], cache: 'no' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.param).toBe('cache');
   });
 
   it('does not cache failures', async () => {

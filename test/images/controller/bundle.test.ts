@@ -67,6 +67,30 @@ describe('buildControllerBundle', () => {
     });
   });
 
+  it('carries the parse worker inside the one file: answers are read in a worker thread', async () => {
+    const entry = join(tmp, 'parse-entry.ts');
+    writeFileSync(
+      entry,
+      [
+        `import { ParsePool } from ${JSON.stringify(join(ROOT, 'controller/backends/parse-pool.ts'))};`,
+        `const pool = new ParsePool({ threads: 1, minWorkerBytes: 0 });`,
+        `const body = '{"choices":[{"index":0,"prompt_token_ids":[1,42],"prompt_logprobs":[null,{"42":{"logprob":-0.5,"rank":1,"decoded_token":"a"}}]}]}';`,
+        `const out = await pool.parse(Buffer.from(body), 1);`,
+        `console.log(JSON.stringify({ ids: Array.from(out.choices[0].ids), lp: out.choices[0].logprobs[1], threads: pool.size }));`,
+        `await pool.close();`,
+      ].join('\n'),
+    );
+    const result = await buildControllerBundle({
+      entry,
+      outFile: join(tmp, 'parse', 'controller.mjs'),
+    });
+    const copy = isolate(result.outFile, 'parse');
+    const r = spawnSync(process.execPath, [copy], { encoding: 'utf8', cwd: tmpdir() });
+    rmSync(join(copy, '..'), { recursive: true, force: true });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ ids: [1, 42], lp: -0.5, threads: 1 });
+  });
+
   it('reports the sha256 the host checks', async () => {
     const entry = join(tmp, 'tiny.ts');
     writeFileSync(entry, 'console.log("tiny");\n');

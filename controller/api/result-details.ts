@@ -1,0 +1,101 @@
+/**
+ * @module
+ * Finishes one text's result for the response: the detection figures (percentiles, `max_window`, spans,
+ * flags) from the tokens every model returned, and `token_details` only when the request asked for tokens. The whole-request and streaming routes both call it, so a text gets the same
+ * fields either way.
+ */
+import type { Calibration } from '../calibration/calibration.ts';
+import { DEFAULT_WINDOW_CHARS, detectText } from '../calibration/detection-figures.ts';
+import type { AnsweredModel, DetectionOptions } from '../calibration/detection-figures.ts';
+import { ApiError } from './errors.ts';
+import type { TextResult } from './schemas.ts';
+
+export interface ResultDetailsOptions {
+  /** `details` includes "tokens". */
+  readonly tokens: boolean;
+  readonly detection: DetectionOptions;
+  /** Ensemble weight per model name (missing: 1). */
+  readonly weights: ReadonlyMap<string, number>;
+  readonly calibration: Calibration | null;
+}
+
+export function finishResult(
+  result: TextResult,
+  text: string,
+  options: ResultDetailsOptions,
+): void {
+  const ensemble = result.ensemble;
+  if (ensemble) {
+    const answered: AnsweredModel[] = [];
+    for (const name of ensemble.models_used) {
+      const m = result.models[name];
+      if (m && 'token_details' in m && m.token_details) {
+        answered.push({
+          name,
+          weight: options.weights.get(name) ?? 1,
+          tokens: m.token_details,
+          bits_per_byte: m.bits_per_byte,
+        });
+      }
+    }
+    if (answered.length > 0) {
+      const d = detectText(text, answered, options.detection, options.calibration);
+      Object.assign(ensemble, d.ensemble);
+      for (const [name, figures] of Object.entries(d.models)) {
+        const m = result.models[name];
+        if (m && !('error' in m)) Object.assign(m, figures);
+      }
+    }
+  }
+  // Every model returned its tokens for the detection figures; they are sent only when asked for.
+  if (!options.tokens) {
+    for (const m of Object.values(result.models)) if ('token_details' in m) delete m.token_details;
+  }
+}
+
+/** The request fields that shape a result, as validated. */
+export interface DetailRequest {
+  details: 'none' | 'tokens' | 'spans' | ('tokens' | 'spans')[];
+  window_chars?: number | undefined;
+  flag_fpr?: number | undefined;
+}
+
+/**
+ * Reads the request's detail options against the calibration in force.
+ * @throws {ApiError} 503 `calibration_unavailable` for `flag_fpr` or spans without a calibration
+ */
+export function detailOptions(
+  body: DetailRequest,
+  calibration: Calibration | null,
+  weights: ReadonlyMap<string, number>,
+): ResultDetailsOptions {
+  const asked = new Set(Array.isArray(body.details) ? body.details : [body.details]);
+  const spans = asked.has('spans');
+  if (!calibration && (spans || body.flag_fpr !== undefined)) {
+    throw new ApiError(
+      503,
+      'calibration_unavailable',
+      'no calibration is in force, so flag_fpr and details "spans" are unavailable; see GET /v1/calibration',
+      { param: body.flag_fpr !== undefined ? 'flag_fpr' : 'details' },
+    );
+  }
+  const windowChars = body.window_chars ?? DEFAULT_WINDOW_CHARS;
+  if (spans && calibration && calibration.windowIndex(windowChars) < 0) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `window_chars: details "spans" needs a calibrated window length, one of ${calibration.file.window_chars.join(', ')}`,
+      { param: 'window_chars' },
+    );
+  }
+  return {
+    tokens: asked.has('tokens'),
+    detection: {
+      windowChars,
+      spans,
+      ...(body.flag_fpr !== undefined ? { flagFpr: body.flag_fpr } : {}),
+    },
+    weights,
+    calibration,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * @module
+ * The shipped reference corpus: public-domain English texts of mixed length that calibration scores through a
+ * deployment's own models. Built by `scripts/build-reference-corpus.ts`; see the corpus README for sources.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface ReferenceText {
+  id: string;
+  source: 'factbook' | 'sotu';
+  /** `fit`: calibration is fit on it; `held_out`: kept for measuring false-positive rates and detection. */
+  split: 'fit' | 'held_out';
+  text: string;
+}
+
+export const REFERENCE_CORPUS_NAME = 'ep-reference-en';
+export const REFERENCE_CORPUS_VERSION = '1';
+export const REFERENCE_CORPUS_PATH = fileURLToPath(
+  new URL('./corpus/reference-corpus.jsonl', import.meta.url),
+);
+
+export interface LoadedCorpus {
+  texts: ReferenceText[];
+  /** Hex SHA-256 of the file, recorded in calibration files. */
+  sha256: string;
+}
+
+export function loadReferenceCorpus(path = REFERENCE_CORPUS_PATH): LoadedCorpus {
+  const raw = readFileSync(path, 'utf8');
+  const texts = raw
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as ReferenceText);
+  return { texts, sha256: createHash('sha256').update(raw).digest('hex') };
+}

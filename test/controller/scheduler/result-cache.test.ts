@@ -1,0 +1,94 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { ResultCache, entryBytes, textDigest } from '../../../controller/scheduler/result-cache.ts';
+import type { ModelTextScore } from '../../../controller/scheduler/text-score.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Heap and typed-array bytes in use after full collections. */
+function liveBytes(): number {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+function score(i: number, detailTokens = 0): ModelTextScore {
+  const base = { nll: 10 + i / 7, tokens: 50 + (i % 5), windows: 1 };
+  if (detailTokens === 0) return base;
+  return {
+    ...base,
+    detail: Array.from({ length: detailTokens }, (_, j) => ({
+      id: 1000 + ((i * 31 + j) % 30000),
+      logprob: -(j % 13) / 3 - i / 1e6,
+      text: ` w${(i + j) % 977}`,
+    })),
+  };
+}
+
+/** Fills a cache the way the scheduler does and compares its byte count with the heap it really took. */
+function measure(entries: number, detailTokens: number): { accounted: number; measured: number } {
+  const cache = new ResultCache(1 << 30);
+  const ns = cache.namespace('model\u0000served\u00004096\u00001\u00000');
+  const keys = Array.from({ length: entries }, (_, i) => `${ns}n${textDigest(`text number ${i}`)}`);
+  const before = liveBytes();
+  // Each score is made and dropped on the way in: only what the cache keeps stays alive.
+  for (let i = 0; i < entries; i++) cache.set(keys[i] as string, score(i, detailTokens));
+  const measured = liveBytes() - before;
+  // The keys were alive before (the test holds them); in the server the cache holds the only reference.
+  const keyBytes = keys.reduce((a, k) => a + 16 + Math.ceil(k.length / 8) * 8, 0);
+  expect(cache.stats.entries).toBe(entries);
+  return { accounted: cache.stats.bytes, measured: measured + keyBytes };
+}
+
+describe('result cache', () => {
+  it("counts each entry's real heap size (keys, values and bookkeeping) within 25 %", () => {
+    const plain = measure(20_000, 0);
+    expect(plain.accounted / plain.measured).toBeGreaterThan(0.8);
+    expect(plain.accounted / plain.measured).toBeLessThan(1.25);
+    const detailed = measure(2_000, 50);
+    expect(detailed.accounted / detailed.measured).toBeGreaterThan(0.8);
+    expect(detailed.accounted / detailed.measured).toBeLessThan(1.25);
+  });
+
+  it('stays within its byte budget, evicting the least recently used', () => {
+    const cache = new ResultCache(100 * 1024);
+    const ns = cache.namespace('m');
+    const keys = Array.from({ length: 2000 }, (_, i) => `${ns}n${textDigest(String(i))}`);
+    keys.forEach((k, i) => cache.set(k, score(i)));
+    expect(cache.stats.bytes).toBeLessThanOrEqual(100 * 1024);
+    const perEntry = entryBytes({ nll: 1, tokens: 1, windows: 1 }, keys[0] as string);
+    expect(cache.stats.entries).toBe(Math.floor((100 * 1024) / perEntry));
+    expect(cache.get(keys[0] as string)).toBeUndefined();
+    expect(cache.get(keys[1999] as string)).toEqual(score(1999));
+  });
+
+  it('keeps token details compactly and gives them back as they were', () => {
+    const cache = new ResultCache(1 << 20);
+    const key = `${cache.namespace('m')}t${textDigest('a text')}`;
+    cache.set(key, score(3, 7));
+    expect(cache.get(key)).toEqual(score(3, 7));
+  });
+
+  it('gives each model identity its own short namespace, and drops one model without the others', () => {
+    const cache = new ResultCache(1 << 20);
+    const a = cache.namespace('model-a\u0000served\u00004096');
+    const b = cache.namespace('model-b\u0000served\u00004096');
+    expect(cache.namespace('model-a\u0000served\u00004096')).toBe(a);
+    expect(a).not.toBe(b);
+    expect(a.length).toBeLessThan(4);
+    cache.set(`${a}n${textDigest('x')}`, score(1));
+    cache.set(`${b}n${textDigest('x')}`, score(2));
+    cache.deletePrefix(a);
+    expect(cache.get(`${a}n${textDigest('x')}`)).toBeUndefined();
+    expect(cache.get(`${b}n${textDigest('x')}`)).toEqual(score(2));
+  });
+
+  it('keys texts by a 32-byte digest: equal texts alike, different texts apart', () => {
+    expect(textDigest('héllo')).toHaveLength(32);
+    expect(textDigest('héllo')).toBe(textDigest('héllo'));
+    expect(textDigest('hello')).not.toBe(textDigest('héllo'));
+  });
+});
