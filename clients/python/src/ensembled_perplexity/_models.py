@@ -239,6 +239,8 @@ class ModelInfo:
     max_model_len: Optional[int]
     prefix_token_id: Optional[int]
     backends: List[Backend]
+    #: Why the model cannot serve on this deployment (e.g. its download was refused), or None.
+    unavailable: Optional[str] = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "ModelInfo":
@@ -252,6 +254,7 @@ class ModelInfo:
                 Backend(id=b["id"], state=b["state"], inflight=b["inflight"], last_error=b.get("last_error"))
                 for b in data.get("backends", [])
             ],
+            unavailable=data.get("unavailable"),
         )
 
 
