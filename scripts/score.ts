@@ -177,7 +177,7 @@ export async function runScore(options: ScoreOptions): Promise<ScoreSummary> {
       await writeInvalidLines();
       const line = waiting.shift() as InputLine;
       if (outcome.error) summary.textErrors++;
-      await write(`${JSON.stringify({ ...line.extra, ...(outcome as TextOutcome) })}\n`);
+      await write(`${JSON.stringify({ ...line.extra, ...withoutParams(outcome) })}\n`);
     }
     await writeInvalidLines();
   } catch (err) {
@@ -333,4 +333,27 @@ if (invokedDirectly) {
     if (err instanceof UsageError) console.error(`\n${USAGE}`);
     process.exit(err instanceof UsageError ? 2 : 1);
   });
+}
+
+/**
+ * An output line stands for its input line, so errors do not repeat the text's position (`param: "texts[i]"`):
+ * it would differ between a run and its `--resume`, which must write the same bytes.
+ */
+function withoutParams(outcome: TextOutcome): TextOutcome {
+  const strip = <E extends { param?: string }>(error: E): E => {
+    const { param: _param, ...rest } = error;
+    return rest as E;
+  };
+  if (!outcome.models) return outcome.error ? { ...outcome, error: strip(outcome.error) } : outcome;
+  const models = Object.fromEntries(
+    Object.entries(outcome.models).map(([name, m]) => [
+      name,
+      'error' in m && m.error ? { ...m, error: strip(m.error) } : m,
+    ]),
+  );
+  return {
+    ...outcome,
+    models,
+    ...(outcome.error ? { error: strip(outcome.error) } : {}),
+  } as TextOutcome;
 }

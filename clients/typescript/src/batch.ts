@@ -90,7 +90,7 @@ async function scoreInto(
           );
         }
         delivered.add(index);
-        deliver(item.slot, result);
+        deliver(item.slot, atPosition(result, item.slot));
       }
       pending = sent.filter((_, i) => !delivered.has(i));
       if (pending.length > 0) {
@@ -247,4 +247,21 @@ function positive(name: string, value: number): number {
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
   return value;
+}
+
+/**
+ * The server names a failed text by its place in the batch (`texts[i]`); the caller knows it by its place in
+ * the whole input, so errors are relabelled with that.
+ */
+function atPosition(result: Omit<TextResult, 'index'>, slot: number): Omit<TextResult, 'index'> {
+  const param = `texts[${slot}]`;
+  const relabel = (error: TextError): TextError =>
+    error.param === undefined ? error : { ...error, param };
+  const models = Object.fromEntries(
+    Object.entries(result.models).map(([name, m]) => [
+      name,
+      'error' in m && m.error ? { ...m, error: relabel(m.error) } : m,
+    ]),
+  ) as TextResult['models'];
+  return { ...result, models, ...(result.error ? { error: relabel(result.error) } : {}) };
 }
