@@ -98,12 +98,18 @@ export function renderModelTable(
       withWindow && h('td', { class: 'num' }, bits(f.max_window_bits_per_byte)),
     );
   });
+  // On a narrow screen the table scrolls sideways inside its box instead of widening the page.
   return h(
-    'table',
-    { class: 'models' },
-    h('caption', {}, caption),
-    h('thead', {}, head),
-    h('tbody', {}, ...rows),
+    'div',
+    // Focusable, so a keyboard user can scroll it too.
+    { class: 'scroll-x', tabindex: '0', role: 'region', 'aria-label': caption },
+    h(
+      'table',
+      { class: 'models' },
+      h('caption', {}, caption),
+      h('thead', {}, head),
+      h('tbody', {}, ...rows),
+    ),
   );
 }
 
