@@ -59,7 +59,11 @@ export function createSecretsManagerKeyStore(
     let secretString: string | undefined;
     let versionId: string | undefined;
     try {
-      const out = await getClient().send(new GetSecretValueCommand({ SecretId: secretId }));
+      // AWSCURRENT is the default, named anyway: the compare-and-swap moves that label, and an emulator (moto 5.2)
+      // answers an unlabelled read from the version the secret was created with.
+      const out = await getClient().send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+      );
       secretString = out.SecretString;
       versionId = out.VersionId;
     } catch (err) {
