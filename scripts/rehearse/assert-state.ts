@@ -6,7 +6,7 @@
  * synthesized ones, byte for byte (SHA-256).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -145,27 +145,33 @@ export async function assertApplied(o: {
 
   // The uploaded objects are the synthesized ones.
   const tmp = mkdtempSync(join(tmpdir(), 'ep-objects-'));
-  for (const [address, body] of resourcesOf(o.stack, 'aws_s3_object')) {
-    const key = String(body.key);
-    const file = join(tmp, address);
-    await awsCli(env, [
-      's3api',
-      'get-object',
-      '--bucket',
-      outputs.artifacts_bucket!,
-      '--key',
-      key,
-      file,
-    ]);
-    const got = sha256(readFileSync(file));
-    const want =
-      typeof body.content === 'string'
-        ? sha256(Buffer.from(body.content))
-        : body.source
-          ? o.bundleSha256
-          : fail(`${address} has neither content nor source`);
-    if (got !== want)
-      fail(`s3://${outputs.artifacts_bucket}/${key} has SHA-256 ${got}, the stack uploads ${want}`);
+  try {
+    for (const [address, body] of resourcesOf(o.stack, 'aws_s3_object')) {
+      const key = String(body.key);
+      const file = join(tmp, address);
+      await awsCli(env, [
+        's3api',
+        'get-object',
+        '--bucket',
+        outputs.artifacts_bucket!,
+        '--key',
+        key,
+        file,
+      ]);
+      const got = sha256(readFileSync(file));
+      const want =
+        typeof body.content === 'string'
+          ? sha256(Buffer.from(body.content))
+          : body.source
+            ? o.bundleSha256
+            : fail(`${address} has neither content nor source`);
+      if (got !== want)
+        fail(
+          `s3://${outputs.artifacts_bucket}/${key} has SHA-256 ${got}, the stack uploads ${want}`,
+        );
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
   const hostEnvSha = /EP_BUNDLE_SHA256='([0-9a-f]+)'/.exec(stored)?.[1];
   checks.push(

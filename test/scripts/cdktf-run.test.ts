@@ -3,12 +3,12 @@
  * the cdktf CLI's `execvp(3) failed`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { missingTool } from '../../scripts/cdktf-run.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/cdktf-run.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
@@ -26,7 +26,7 @@ describe('cdktf-run (npm run deploy/destroy)', () => {
 
   it('exits 1 with that message before starting cdktf when terraform is not on PATH', () => {
     // A PATH with node only: no terraform anywhere.
-    const bin = mkdtempSync(join(tmpdir(), 'ep-path-'));
+    const bin = tempDir('ep-path-');
     symlinkSync(process.execPath, join(bin, 'node'));
     const r = spawnSync(TSX, [SCRIPT, 'deploy', '--auto-approve'], {
       env: { PATH: `${bin}:${dirname(TSX)}`, HOME: process.env.HOME ?? '/tmp' },

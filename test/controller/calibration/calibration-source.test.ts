@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { buildCalibration } from '../../../controller/calibration/build-calibrat
 import { CalibrationSource } from '../../../controller/calibration/calibration-source.ts';
 import type { ModelFingerprint } from '../../../controller/calibration/model-set.ts';
 import type { CalibrationSample } from '../../../controller/scoring/text-surprisal.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const A: ModelFingerprint = {
   name: 'a',
@@ -39,7 +39,7 @@ describe('CalibrationSource', () => {
   const logger = pino({ level: 'silent' });
 
   it('waits for the models, then loads the file; refuses one made for other models and keeps the last good one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-cal-'));
+    const dir = tempDir('ep-cal-');
     const path = join(dir, 'calibration.json');
     let models: ModelFingerprint[] | null = null;
     const source = new CalibrationSource({

@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findProviderMirror, ToolMissingError } from '../../../scripts/rehearse/tools.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const platform = `${process.platform}_${process.arch === 'x64' ? 'amd64' : process.arch}`;
 
 function mirrorWith(...versions: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ep-mirror-'));
+  const dir = tempDir('ep-mirror-');
   for (const v of versions)
     mkdirSync(join(dir, 'registry.terraform.io/hashicorp/aws', v, platform), { recursive: true });
   return dir;
@@ -34,7 +34,7 @@ describe('finding the provider mirror', () => {
   });
 
   it('says how to point at a mirror when none holds the provider', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'ep-mirror-'));
+    const empty = tempDir('ep-mirror-');
     const env = {
       EP_TF_PROVIDER_MIRROR: empty,
       TF_CLI_CONFIG_FILE: join(empty, 'none'),
