@@ -92,7 +92,14 @@ def main():
     inv["buckets"] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     inv["log_groups"] = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
     dists = cf.list_distributions()["DistributionList"].get("Items", [])
-    inv["distributions"] = [{"id": d["Id"], "domain": d.get("DomainName"), "aliases": (d.get("Aliases") or {}).get("Items") or []}
+    def aliases(d):
+        # moto's ListDistributions summary leaves Aliases out; the distribution's own config has them.
+        listed = (d.get("Aliases") or {}).get("Items") or []
+        if listed:
+            return listed
+        config = cf.get_distribution_config(Id=d["Id"])["DistributionConfig"]
+        return (config.get("Aliases") or {}).get("Items") or []
+    inv["distributions"] = [{"id": d["Id"], "domain": d.get("DomainName"), "aliases": aliases(d)}
                             for d in dists]
     inv["vpc_origins"] = [
         {"id": o["Id"], "endpoint": o["OriginEndpointArn"]}

@@ -18,7 +18,7 @@ import type { StackJson } from './stack-json.ts';
 export const VARIANTS = {
   default: {},
   domain: { domain: { name: 'api.rehearsal.example', hostedZoneName: 'rehearsal.example' } },
-  hosts2: { hostCount: 2 },
+  hosts2: { minHosts: 2, maxHosts: 2 },
 } as const satisfies Record<string, Record<string, unknown>>;
 export type VariantName = keyof typeof VARIANTS;
 
