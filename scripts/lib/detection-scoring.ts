@@ -7,6 +7,7 @@
 import { request } from 'undici';
 import type { AnsweredModel } from '../../controller/calibration/detection-figures.ts';
 import type { ModelFingerprint } from '../../controller/calibration/model-set.ts';
+import { runOfTokens } from '../../controller/scoring/token-run.ts';
 
 export interface Endpoint {
   readonly url: string;
@@ -132,7 +133,7 @@ export async function scoreForDetection(
                 name,
                 weight: options.weights.get(name) ?? 1,
                 bits_per_byte: m.bits_per_byte,
-                tokens: m.token_details,
+                run: runOfTokens(m.token_details),
               });
             }
           }
