@@ -4,6 +4,7 @@
  * It shares the host network to reach the vLLM backends on 127.0.0.1 and, as a host process, the instance role
  * through IMDSv2 with hop limit 1 (bridge containers such as vLLM cannot).
  */
+import { CONTROLLER_NODE_FLAGS } from '../../controller/node-flags.ts';
 import type { ContainerSpec } from './container-spec.ts';
 import { BUNDLE_FILE, HOST_PATHS } from './paths.ts';
 
@@ -17,7 +18,7 @@ export function controllerContainer(nodeImage: string): ContainerSpec {
   return {
     name: CONTROLLER_CONTAINER,
     image: nodeImage,
-    command: ['node', `/app/${BUNDLE_FILE}`],
+    command: ['node', ...CONTROLLER_NODE_FLAGS, `/app/${BUNDLE_FILE}`],
     gpus: [],
     ports: [],
     hostNetwork: true,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildControllerBundle } from '../build-bundle.ts';
+import { CONTROLLER_NODE_FLAGS } from '../../controller/node-flags.ts';
 
 /**
  * Bundles the child entry into a temporary directory (removed by `close`). The process starts from a one-line
@@ -78,6 +79,7 @@ export class ControllerChild {
       // EP_OVERHEAD_PROFILE=DIR writes a V8 CPU profile of the controller there.
       execArgv: [
         '--expose-gc',
+        ...CONTROLLER_NODE_FLAGS,
         ...(options.nodeFlags ?? []),
         ...(process.env.EP_OVERHEAD_PROFILE
           ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EP_OVERHEAD_PROFILE}`]

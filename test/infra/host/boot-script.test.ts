@@ -10,6 +10,7 @@ import { REFERENCE_MODELS } from '../../../infra/host/reference-models.ts';
 import { hostSettings, TWO_BY_TWO } from './fixtures.ts';
 import { bootOk, sim } from './sim-helpers.ts';
 import { requireTool, runWithTool } from './tools.ts';
+import { CONTROLLER_NODE_FLAGS } from '../../../controller/node-flags.ts';
 
 /** The value after `flag` in an argv. */
 function flag(args: readonly string[], name: string): string | undefined {
@@ -74,7 +75,11 @@ describe('ep-boot.sh on a g6.12xlarge with the reference models', () => {
     expect(ctl).toContain('EP_CONFIG=/etc/ep/config.json');
     expect(ctl).toContain('/opt/ep/controller:/app:ro');
     expect(ctl).toContain('/etc/ep/host-config.json:/etc/ep/config.json:ro');
-    expect(ctl.slice(ctl.indexOf('node:22-slim') + 1)).toEqual(['node', '/app/controller.mjs']);
+    expect(ctl.slice(ctl.indexOf('node:22-slim') + 1)).toEqual([
+      'node',
+      ...CONTROLLER_NODE_FLAGS,
+      '/app/controller.mjs',
+    ]);
   });
 
   it('downloads every model once, before any server starts, with the token from Secrets Manager', () => {
