@@ -5,8 +5,9 @@
  * fields either way.
  */
 import type { Calibration } from '../calibration/calibration.ts';
+import { answeredModels } from '../calibration/answered-models.ts';
 import { DEFAULT_WINDOW_CHARS, detectText } from '../calibration/detection-figures.ts';
-import type { AnsweredModel, DetectionOptions } from '../calibration/detection-figures.ts';
+import type { DetectionOptions } from '../calibration/detection-figures.ts';
 import { ApiError } from './errors.ts';
 import type { TextResult } from './schemas.ts';
 
@@ -26,18 +27,7 @@ export function finishResult(
 ): void {
   const ensemble = result.ensemble;
   if (ensemble) {
-    const answered: AnsweredModel[] = [];
-    for (const name of ensemble.models_used) {
-      const m = result.models[name];
-      if (m && 'token_details' in m && m.token_details) {
-        answered.push({
-          name,
-          weight: options.weights.get(name) ?? 1,
-          tokens: m.token_details,
-          bits_per_byte: m.bits_per_byte,
-        });
-      }
-    }
+    const answered = answeredModels(result, options.weights);
     if (answered.length > 0) {
       const d = detectText(text, answered, options.detection, options.calibration);
       Object.assign(ensemble, d.ensemble);
