@@ -192,8 +192,8 @@ export const CalibrationSchema = z
     path: z.string().min(1).optional(),
     reloadMs: z.int().positive().default(30_000),
     /**
-     * Make the file at `path` when no calibration is in force (no file yet, or one refused because it was made
-     * for other models or is damaged) once every model is ready: the controller scores the reference corpus
+     * Make the file at `path` when it is missing, or when no calibration is in force (the file was refused: made
+     * for other models, or damaged), once every model is ready: the controller scores the reference corpus
      * through its own models in the background, as one more tenant of the model queues, writes the file and puts
      * it in force. A failed attempt is logged and retried a few times. Needs `path`. @default false
      */

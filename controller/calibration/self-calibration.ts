@@ -1,7 +1,8 @@
 /**
  * @module
  * A controller that makes its own calibration (`calibration.makeIfMissing`): once every configured model is ready
- * and no calibration is in force (no file yet, or the file was refused: made for other models, or damaged), it
+ * and the file is missing, or no calibration is in force (the file was refused: made for other models, or
+ * damaged), it
  * scores the fit split of the reference corpus through its own schedulers, in-process, writes the file to
  * `calibration.path` (beside, then renamed, so no reader sees half a file) and has the calibration source load it.
  *
@@ -9,11 +10,11 @@
  * tenants in turns, so user requests keep their share, and it keeps one batch in flight. It never stores in the
  * result cache. A failed attempt is logged and retried after a growing pause, a bounded number of times.
  *
- * It only makes a file while none is in force: a refused file that arrives while a good calibration is loaded
- * (the source keeps the good one) does not start a new attempt, so hosts with different model sets that share
- * one stored file cannot keep replacing each other's.
+ * A refused file that arrives while a good calibration is loaded (the source keeps the good one) does not start an
+ * attempt, so hosts with different model sets that share one stored file cannot keep replacing each other's. A
+ * deleted file does, even with a calibration in force: deleting it is how an operator asks for a fresh one.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -107,8 +108,9 @@ export class SelfCalibration {
   async #attemptIfNeeded(): Promise<void> {
     const { source, registry } = this.#o;
     await source.refresh();
-    if (source.current) return;
-    if (source.status.state !== 'none' && source.status.state !== 'refused') return;
+    const missing = !(await exists(this.#o.path));
+    const state = source.status.state;
+    if (!missing && (source.current || (state !== 'none' && state !== 'refused'))) return;
     const models = registry.fingerprints();
     const schedulers = registry.names.map((name) => registry.scheduler(name));
     if (!models || registry.readyModels().length < registry.names.length) return;
@@ -229,6 +231,15 @@ export class SelfCalibration {
         }
       }
     };
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

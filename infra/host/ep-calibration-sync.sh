@@ -7,7 +7,9 @@
 # The rule, against a marker of the last sync beside the file (the object's ETag and the file's sha256):
 #  - the object changed since the last sync (an operator's re-calibration, another host's file): download it,
 #    whatever happened to the local file meanwhile (the bucket wins);
-#  - else, when the local file changed since the last sync (the controller made it) or the bucket has none:
+#  - else, when the object this host synced is gone (an operator deleted it to have the fleet make a fresh one):
+#    delete the local file too, and the controller makes a new one;
+#  - else, when the local file changed since the last sync (the controller made it) or the bucket never had one:
 #    upload it;
 #  - else nothing.
 # A host uploads only files its own controller made and downloads only objects it has not seen, so hosts never
@@ -95,6 +97,9 @@ main() {
   fi
   if [[ $etag != None && $etag != "$synced_etag" ]]; then
     download "$etag"
+  elif [[ $etag == None && -n $synced_etag ]]; then
+    rm -f "$FILE" "$MARKER"
+    log "s3://$BUCKET/$KEY was deleted: removed the local copy, so the controller makes a fresh calibration"
   elif [[ -n $local_sum && ($etag == None || $local_sum != "$synced_sum") ]]; then
     upload
   elif [[ $etag == None ]]; then

@@ -110,6 +110,15 @@ describe('controller self-calibration (calibration.makeIfMissing)', () => {
     expect(readdirSync(join(dir, 'cal'))).toEqual(['calibration.json']);
     // The calibration's texts were never stored in the result cache.
     expect(c.registry.cache.stats.entries).toBe(0);
+    // Deleting the file asks for a fresh one, though a calibration is still in force meanwhile.
+    const first = body.calibration.created_at;
+    rmSync(path);
+    await c.selfCalibration?.check();
+    const again = await calibrationOf(c);
+    expect(again.state).toBe('loaded');
+    expect(again.calibration.created_at).not.toBe(first);
+    expect(JSON.parse(readFileSync(path, 'utf8')).created_at).toBe(again.calibration.created_at);
+    expect(again.self_calibration).toMatchObject({ state: 'idle', attempts: 2 });
     // Percentiles now come with every result.
     const res = await fetch(`${c.url}/v1/perplexity`, {
       method: 'POST',

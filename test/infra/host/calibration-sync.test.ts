@@ -4,7 +4,15 @@
  * a controller makes is uploaded once, a newer object (an operator's re-calibration) reaches every host, and two
  * hosts never hand a file back and forth.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -179,6 +187,31 @@ describe('calibration sync', () => {
     sync(a);
     sync(b);
     expect([...transfers(a, again), ...transfers(b, againB)]).toEqual([]);
+  });
+
+  it('deletes the local copies when an operator deletes the object, then keeps the first new file made', () => {
+    const s3 = bucket();
+    const a = sim(hostSettings(), { s3Dir: s3.dir });
+    const b = sim(hostSettings(), { s3Dir: s3.dir });
+    bootOk(a);
+    bootOk(b);
+    controllerWrites(a, '{"v":1}');
+    sync(a);
+    sync(b);
+    rmSync(s3.object);
+    for (const h of [a, b]) {
+      expect(sync(h)).toMatch(/was deleted: removed the local copy/);
+      expect(existsSync(h.path(FILE))).toBe(false);
+    }
+    // Nothing to upload until a controller has made a new file.
+    sync(a);
+    expect(existsSync(s3.object)).toBe(false);
+    controllerWrites(b, '{"v":"b"}');
+    controllerWrites(a, '{"v":"a"}');
+    sync(b);
+    sync(a);
+    expect(s3.read()).toBe('{"v":"b"}');
+    expect(readFileSync(a.path(FILE), 'utf8')).toBe('{"v":"b"}');
   });
 
   it('keeps the local file and succeeds when S3 cannot be reached, and uploads once it can', () => {
