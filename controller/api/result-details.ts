@@ -1,15 +1,18 @@
 /**
  * @module
  * Finishes one text's result for the response: the detection figures (percentiles, `max_window`, spans,
- * flags) from the tokens every model returned, and `token_details` only when the request asked for tokens. The whole-request and streaming routes both call it, so a text gets the same
- * fields either way.
+ * flags) from the tokens every model returned, and `token_details` only when the request asked for tokens.
+ * The whole-request and streaming routes both call it, so a text gets the same fields either way.
  */
+import { tokenText } from '../backends/token-texts.ts';
 import type { Calibration } from '../calibration/calibration.ts';
-import { answeredModels } from '../calibration/answered-models.ts';
 import { DEFAULT_WINDOW_CHARS, detectText } from '../calibration/detection-figures.ts';
-import type { DetectionOptions } from '../calibration/detection-figures.ts';
+import type { AnsweredModel, DetectionOptions } from '../calibration/detection-figures.ts';
 import { ApiError } from './errors.ts';
-import type { TextResult } from './schemas.ts';
+import { placeTokens } from '../scoring/token-alignment.ts';
+import type { TokenPlacement } from '../scoring/token-alignment.ts';
+import type { TokenRun } from '../scoring/token-run.ts';
+import type { TextResult, TokenDetail } from './schemas.ts';
 
 export interface ResultDetailsOptions {
   /** `details` includes "tokens". */
@@ -20,27 +23,56 @@ export interface ResultDetailsOptions {
   readonly calibration: Calibration | null;
 }
 
+/**
+ * Adds the detection figures, and `token_details` when asked for, to a text's result.
+ * @param runs the scored tokens of the models in the text's ensemble
+ */
 export function finishResult(
   result: TextResult,
   text: string,
+  runs: ReadonlyMap<string, TokenRun>,
   options: ResultDetailsOptions,
 ): void {
   const ensemble = result.ensemble;
-  if (ensemble) {
-    const answered = answeredModels(result, options.weights);
-    if (answered.length > 0) {
-      const d = detectText(text, answered, options.detection, options.calibration);
-      Object.assign(ensemble, d.ensemble);
-      for (const [name, figures] of Object.entries(d.models)) {
-        const m = result.models[name];
-        if (m && !('error' in m)) Object.assign(m, figures);
-      }
-    }
+  if (!ensemble) return;
+  const answered: AnsweredModel[] = [];
+  for (const name of ensemble.models_used) {
+    const m = result.models[name];
+    const run = runs.get(name);
+    if (!m || 'error' in m || !run) continue;
+    // Placed once: the detection figures and the token offsets share it.
+    const placement = placeTokens(text, run.texts);
+    answered.push({
+      name,
+      weight: options.weights.get(name) ?? 1,
+      run,
+      placement,
+      bits_per_byte: m.bits_per_byte,
+    });
+    if (options.tokens) m.token_details = tokenDetails(run, placement);
   }
-  // Every model returned its tokens for the detection figures; they are sent only when asked for.
-  if (!options.tokens) {
-    for (const m of Object.values(result.models)) if ('token_details' in m) delete m.token_details;
+  if (answered.length === 0) return;
+  const d = detectText(text, answered, options.detection, options.calibration);
+  Object.assign(ensemble, d.ensemble);
+  for (const [name, figures] of Object.entries(d.models)) {
+    const m = result.models[name];
+    if (m && !('error' in m)) Object.assign(m, figures);
   }
+}
+
+/** One object per token, with its character offset (null where it could not be placed). */
+function tokenDetails(run: TokenRun, placement: TokenPlacement): TokenDetail[] {
+  const out = new Array<TokenDetail>(run.ids.length);
+  for (let k = 0; k < out.length; k++) {
+    const offset = placement.offsets[k] as number;
+    out[k] = {
+      id: run.ids[k] as number,
+      logprob: run.logprobs[k] as number,
+      text: tokenText(run.texts, k),
+      offset: offset < 0 ? null : offset,
+    };
+  }
+  return out;
 }
 
 /** The request fields that shape a result, as validated. */

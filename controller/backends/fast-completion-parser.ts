@@ -1,7 +1,7 @@
 /**
  * @module
  * Reads a `/v1/completions` scoring answer straight from its text into `ScoredChoice`s: token ids and the
- * logprob of each actual token, nothing else kept. Every other value is skipped by a small JSON scanner, so no
+ * logprob of each actual token, and on request its decoded text, nothing else kept. Every other value is skipped by a small JSON scanner, so no
  * object is built per token position. Anything unexpected (a shape it does not know, malformed JSON) makes it
  * return undefined, and the caller parses with `JSON.parse` instead, which gives the exact error. The one
  * leniency: a malformed numeral such as `01` is read as a number rather than refused.
@@ -9,6 +9,7 @@
 import { unpackChoices } from './packed-choices.ts';
 import type { PackedChoices } from './packed-choices.ts';
 import type { ScoredChoice } from './scored-choice.ts';
+import type { TokenTexts } from './token-texts.ts';
 
 class Unexpected extends Error {}
 const UNEXPECTED = new Unexpected('unexpected completion shape');
@@ -27,16 +28,22 @@ const NINE = 0x39;
 
 const RESPONSE_KEYS = ['choices'];
 const CHOICE_KEYS = ['index', 'prompt_token_ids', 'prompt_logprobs'];
-const ENTRY_KEYS = ['logprob'];
+const ENTRY_KEYS = ['logprob', 'decoded_token'];
 
 /** Scratch space reused across calls: (token id, logprob) pairs of one choice, and where each position starts. */
 let pairKeys = new Float64Array(4096);
 let pairValues = new Float64Array(4096);
+/** Where each pair's `decoded_token` string lies in the body (its quotes included), or −1 when it has none. */
+let pairTextAt = new Int32Array(4096);
+let pairTextEnd = new Int32Array(4096);
 let positionStarts = new Int32Array(1024);
 let idScratch = new Int32Array(1024);
 /** Every choice's ids and logprobs of the answer being read, end to end (copied out exactly sized at the end). */
 let outIds = new Int32Array(16384);
 let outLogprobs = new Float64Array(16384);
+/** Where the actual token's text lies in the body, per output position (−1: none). */
+let outTextAt = new Int32Array(16384);
+let outTextEnd = new Int32Array(16384);
 
 /**
  * Reads the raw bytes of the answer: no UTF-8 decoding and no multi-megabyte string for the garbage
@@ -46,8 +53,12 @@ let outLogprobs = new Float64Array(16384);
  * @param expected prompts sent (the answer must have exactly this many choices, indexes 0 … expected − 1)
  * @returns choices in prompt order, or undefined when the body is not what this reader knows
  */
-export function parseScoredChoiceBytes(body: Buffer, expected: number): ScoredChoice[] | undefined {
-  const packed = parsePackedChoices(body, expected);
+export function parseScoredChoiceBytes(
+  body: Buffer,
+  expected: number,
+  withTexts = false,
+): ScoredChoice[] | undefined {
+  const packed = parsePackedChoices(body, expected, withTexts);
   return packed && unpackChoices(packed);
 }
 
@@ -55,9 +66,13 @@ export function parseScoredChoiceBytes(body: Buffer, expected: number): ScoredCh
  * `parseScoredChoiceBytes` into one set of typed arrays (what a parse worker sends back): every choice's ids and
  * logprobs end to end in prompt order, with no array per choice.
  */
-export function parsePackedChoices(body: Buffer, expected: number): PackedChoices | undefined {
+export function parsePackedChoices(
+  body: Buffer,
+  expected: number,
+  withTexts = false,
+): PackedChoices | undefined {
   try {
-    return new Reader(body).response(expected);
+    return new Reader(body).response(expected, withTexts);
   } catch (err) {
     if (err instanceof Unexpected) return undefined;
     throw err;
@@ -65,8 +80,12 @@ export function parsePackedChoices(body: Buffer, expected: number): PackedChoice
 }
 
 /** `parseScoredChoiceBytes` of a string (tests, callers that already hold text). */
-export function parseScoredChoices(body: string, expected: number): ScoredChoice[] | undefined {
-  return parseScoredChoiceBytes(Buffer.from(body, 'utf8'), expected);
+export function parseScoredChoices(
+  body: string,
+  expected: number,
+  withTexts = false,
+): ScoredChoice[] | undefined {
+  return parseScoredChoiceBytes(Buffer.from(body, 'utf8'), expected, withTexts);
 }
 
 class Reader {
@@ -79,7 +98,7 @@ class Reader {
     this.#s = s;
   }
 
-  response(expected: number): PackedChoices {
+  response(expected: number, withTexts: boolean): PackedChoices {
     // Where each choice's positions start in the scratch output, and how many it has, by index.
     const from = new Int32Array(expected).fill(-1);
     const length = new Int32Array(expected);
@@ -112,20 +131,27 @@ class Reader {
       const starts = new Int32Array(expected + 1);
       for (let p = 0; p < expected; p++)
         starts[p + 1] = (starts[p] as number) + (length[p] as number);
-      return { starts, ids: outIds.slice(0, total), logprobs: outLogprobs.slice(0, total) };
+      const ids = outIds.slice(0, total);
+      const logprobs = outLogprobs.slice(0, total);
+      if (!withTexts) return { starts, ids, logprobs };
+      return { starts, ids, logprobs, texts: readTexts(this.#s, identity(total)) };
     }
     const starts = new Int32Array(expected + 1);
     const ids = new Int32Array(total);
     const logprobs = new Float64Array(total);
+    // Output position → scratch position, for the token texts.
+    const order = withTexts ? new Int32Array(total) : undefined;
     for (let p = 0; p < expected; p++) {
       const a = from[p] as number;
       const n = length[p] as number;
       const at = starts[p] as number;
       ids.set(outIds.subarray(a, a + n), at);
       logprobs.set(outLogprobs.subarray(a, a + n), at);
+      if (order) for (let j = 0; j < n; j++) order[at + j] = a + j;
       starts[p + 1] = at + n;
     }
-    return { starts, ids, logprobs };
+    if (!order) return { starts, ids, logprobs };
+    return { starts, ids, logprobs, texts: readTexts(this.#s, order) };
   }
 
   /** One choice, appended to the scratch output; returns its index. */
@@ -147,10 +173,14 @@ class Reader {
     while (at + positions > outIds.length) {
       outIds = grow(outIds);
       outLogprobs = grow(outLogprobs);
+      outTextAt = grow(outTextAt);
+      outTextEnd = grow(outTextEnd);
     }
     for (let p = 0; p < positions; p++) {
       const id = idScratch[p] as number;
       let lp = NaN;
+      let textAt = -1;
+      let textEnd = -1;
       for (
         let q = positionStarts[p] as number, end = positionStarts[p + 1] as number;
         q < end;
@@ -158,11 +188,15 @@ class Reader {
       ) {
         if (pairKeys[q] === id) {
           lp = pairValues[q] as number;
+          textAt = pairTextAt[q] as number;
+          textEnd = pairTextEnd[q] as number;
           break;
         }
       }
       outIds[at + p] = id;
       outLogprobs[at + p] = lp;
+      outTextAt[at + p] = textAt;
+      outTextEnd[at + p] = textEnd;
     }
     this.#written = at + positions;
     return index;
@@ -190,10 +224,12 @@ class Reader {
             if (pairs >= pairKeys.length) {
               pairKeys = grow(pairKeys);
               pairValues = grow(pairValues);
+              pairTextAt = grow(pairTextAt);
+              pairTextEnd = grow(pairTextEnd);
             }
             if (!this.#vllmEntry(pairs)) {
               pairKeys[pairs] = this.#intKey();
-              pairValues[pairs] = this.#logprobEntry();
+              pairValues[pairs] = this.#logprobEntry(pairs);
             }
             pairs++;
           } while (this.#next(RBRACE));
@@ -205,17 +241,25 @@ class Reader {
     return p;
   }
 
-  /** `{"logprob": x, "rank": …, "decoded_token": …}` → x (NaN when absent or not a number). */
-  #logprobEntry(): number {
+  /**
+   * `{"logprob": x, "rank": …, "decoded_token": …}` → x (NaN when absent or not a number); where its
+   * decoded_token string lies goes to pair slot `slot`.
+   */
+  #logprobEntry(slot: number): number {
     let lp = NaN;
+    pairTextAt[slot] = -1;
+    pairTextEnd[slot] = -1;
     this.#open(LBRACE);
     if (this.#closes(RBRACE)) return lp;
     do {
-      if (this.#key(ENTRY_KEYS) === 0) {
-        this.#ws();
-        const c = byte(this.#s, this.#i);
-        if (c === MINUS || (c >= ZERO && c <= NINE)) lp = this.#number();
-        else this.#skipValue();
+      const key = this.#key(ENTRY_KEYS);
+      this.#ws();
+      const c = byte(this.#s, this.#i);
+      if (key === 0 && (c === MINUS || (c >= ZERO && c <= NINE))) lp = this.#number();
+      else if (key === 1 && c === QUOTE) {
+        pairTextAt[slot] = this.#i;
+        this.#skipString();
+        pairTextEnd[slot] = this.#i;
       } else this.#skipValue();
     } while (this.#next(RBRACE));
     return lp;
@@ -281,11 +325,11 @@ class Reader {
     const idStart = ++i;
     let id = 0;
     for (let c = byte(s, i); c >= ZERO && c <= NINE; c = byte(s, ++i)) id = id * 10 + (c - ZERO);
-    if (i === idStart || i - idStart > 15 || !startsWith(s, ENTRY_HEAD, i)) return false;
+    if (i === idStart || i - idStart > 15 || !hasBytes(s, ENTRY_HEAD, i)) return false;
     i += ENTRY_HEAD.length;
     const lp = readNumber(s, i);
     const lpEnd = numberEnd_;
-    if (Number.isNaN(lp) || !startsWith(s, ENTRY_RANK, lpEnd)) return false;
+    if (Number.isNaN(lp) || !hasBytes(s, ENTRY_RANK, lpEnd)) return false;
     i = lpEnd + ENTRY_RANK.length;
     if (startsWith(s, 'null', i)) i += 4;
     else {
@@ -293,17 +337,23 @@ class Reader {
       if (rankEnd === i) return false;
       i = rankEnd;
     }
-    if (!startsWith(s, ENTRY_TOKEN, i)) return false;
+    if (!hasBytes(s, ENTRY_TOKEN, i)) return false;
     i += ENTRY_TOKEN.length;
+    let textAt = -1;
+    let textEnd = -1;
     if (startsWith(s, 'null', i)) i += 4;
     else {
+      textAt = i;
       i = stringEnd(s, i);
       if (i < 0) return false;
+      textEnd = i;
     }
     if (byte(s, i) !== RBRACE) return false;
     this.#i = i + 1;
     pairKeys[slot] = id;
     pairValues[slot] = lp;
+    pairTextAt[slot] = textAt;
+    pairTextEnd[slot] = textEnd;
     return true;
   }
 
@@ -410,9 +460,10 @@ class Reader {
   }
 }
 
-const ENTRY_HEAD = '":{"logprob":';
-const ENTRY_RANK = ',"rank":';
-const ENTRY_TOKEN = ',"decoded_token":';
+/** The fixed parts of vLLM's entry layout, as bytes (compared once per token position: the parser's hot path). */
+const ENTRY_HEAD = Buffer.from('":{"logprob":', 'latin1');
+const ENTRY_RANK = Buffer.from(',"rank":', 'latin1');
+const ENTRY_TOKEN = Buffer.from(',"decoded_token":', 'latin1');
 /** Exact powers of ten (every one up to 1e22 is a double without rounding). */
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
@@ -458,6 +509,45 @@ function readNumber(s: Buffer, a: number): number {
   return negative ? -value : value;
 }
 
+/** 0, 1, … n − 1. */
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let k = 0; k < n; k++) out[k] = k;
+  return out;
+}
+
+/**
+ * The decoded text of each output position (`order[k]`: its scratch position), as one joined string. A string
+ * without escapes is its UTF-8 bytes as they are; one with escapes is read by JSON.parse (rare: quotes,
+ * backslashes, control characters).
+ */
+function readTexts(s: Buffer, order: Int32Array): TokenTexts {
+  const n = order.length;
+  const starts = new Int32Array(n + 1);
+  const pieces = new Array<string>(n);
+  let missing: Uint8Array | undefined;
+  let length = 0;
+  for (let k = 0; k < n; k++) {
+    const q = order[k] as number;
+    const a = outTextAt[q] as number;
+    let piece = '';
+    if (a < 0) (missing ??= new Uint8Array(n))[k] = 1;
+    else {
+      const b = outTextEnd[q] as number;
+      let escaped = false;
+      for (let i = a + 1; i < b - 1 && !escaped; i++) escaped = s[i] === BACKSLASH;
+      piece = escaped
+        ? (JSON.parse(s.toString('utf8', a, b)) as string)
+        : s.toString('utf8', a + 1, b - 1);
+    }
+    pieces[k] = piece;
+    length += piece.length;
+    starts[k + 1] = length;
+  }
+  const joined = pieces.join('');
+  return missing ? { joined, starts, missing } : { joined, starts };
+}
+
 /** Index just past the JSON string whose opening quote is at `i`, or −1. */
 function stringEnd(s: Buffer, i: number): number {
   if (byte(s, i) !== QUOTE) return -1;
@@ -474,6 +564,14 @@ function stringEnd(s: Buffer, i: number): number {
 /** The byte at `i`, or −1 past the end (keeps every comparison well-typed and the loads in bounds). */
 function byte(s: Buffer, i: number): number {
   return i < s.length ? (s[i] as number) : -1;
+}
+
+/** Whether the bytes `word` are at position `i`. */
+function hasBytes(s: Buffer, word: Uint8Array, i: number): boolean {
+  const n = word.length;
+  if (i < 0 || i + n > s.length) return false;
+  for (let k = 0; k < n; k++) if (s[i + k] !== word[k]) return false;
+  return true;
 }
 
 /** Whether `word` (ASCII) is at position `i`. */

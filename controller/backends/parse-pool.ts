@@ -70,17 +70,20 @@ export class ParsePool {
   }
 
   /**
-   * Reads a `/v1/completions` scoring answer of `expected` choices. The body's memory may be handed to a worker
-   * (transferred): use the returned `bytes`, not the argument, afterwards.
+   * Reads a `/v1/completions` scoring answer of `expected` choices (`texts`: with each token's decoded text).
+   * The body's memory may be handed to a worker (transferred): use the returned `bytes`, not the argument,
+   * afterwards.
    * @rejects when a worker fails while reading (the body is lost with it)
    */
-  parse(body: Buffer, expected: number): Promise<ParseOutcome> {
-    if (body.length < this.#minWorkerBytes || this.#disabled) {
-      return Promise.resolve({ choices: parseScoredChoiceBytes(body, expected), bytes: body });
+  parse(body: Buffer, expected: number, texts = false): Promise<ParseOutcome> {
+    const slot =
+      body.length < this.#minWorkerBytes || this.#disabled ? undefined : this.#leastBusy();
+    if (!slot) {
+      return Promise.resolve({
+        choices: parseScoredChoiceBytes(body, expected, texts),
+        bytes: body,
+      });
     }
-    const slot = this.#leastBusy();
-    if (!slot)
-      return Promise.resolve({ choices: parseScoredChoiceBytes(body, expected), bytes: body });
     // Transfer when the Buffer owns its whole ArrayBuffer (undici's bodies do); otherwise copy it out.
     const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
     const buffer = whole
@@ -91,7 +94,7 @@ export class ParsePool {
       slot.pending.set(id, { resolve, reject });
       if (slot.pending.size === 1) slot.worker.ref();
       slot.worker.postMessage(
-        { id, body: buffer as ArrayBuffer, expected } satisfies ParseRequest,
+        { id, body: buffer as ArrayBuffer, expected, texts } satisfies ParseRequest,
         [buffer as ArrayBuffer],
       );
     });

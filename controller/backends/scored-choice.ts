@@ -5,6 +5,8 @@
  * (`fast-completion-parser.ts`) without building the object-per-position graph that `JSON.parse` makes,
  * which is most of the controller's CPU and garbage on large batches.
  */
+import { tokenTextsOf } from './token-texts.ts';
+import type { TokenTexts } from './token-texts.ts';
 import type { CompletionChoice } from './vllm-types.ts';
 
 export interface ScoredChoice {
@@ -15,8 +17,8 @@ export interface ScoredChoice {
    * backend gave none (position 0, a missing entry, a null or non-number value).
    */
   readonly logprobs: Float64Array;
-  /** The backend's decoded text of each actual token, when asked for (`details: "tokens"`). */
-  readonly tokenTexts?: (string | null)[];
+  /** The backend's decoded text of each actual token, when asked for (the detection figures need them). */
+  readonly texts?: TokenTexts;
 }
 
 /** Converts a fully parsed choice (the `JSON.parse` path) to the compact form. */
@@ -35,5 +37,5 @@ export function toScoredChoice(choice: CompletionChoice, withTokenTexts: boolean
       texts[j] = typeof decoded === 'string' ? decoded : null;
     }
   }
-  return texts ? { ids, logprobs, tokenTexts: texts } : { ids, logprobs };
+  return texts ? { ids, logprobs, texts: tokenTextsOf(texts) } : { ids, logprobs };
 }

@@ -141,9 +141,9 @@ export class VllmClient {
   }
 
   /**
-   * `POST /v1/completions` for scoring: the compact answer (ids and actual-token logprobs per prompt). Read with
-   * the fast scanner (in a worker thread for large answers), or with `JSON.parse` when token texts are wanted
-   * or the scanner does not know the shape.
+   * `POST /v1/completions` for scoring: the compact answer (ids, actual-token logprobs and, with
+   * `withTokenTexts`, their decoded texts per prompt). Read with the fast scanner (in a worker thread for large
+   * answers), or with `JSON.parse` when the scanner does not know the shape.
    * @throws {BackendError} on any failure, including a response that does not match the prompts.
    */
   async scorePrompts(
@@ -151,22 +151,19 @@ export class VllmClient {
     signal: AbortSignal | undefined,
     withTokenTexts: boolean,
   ): Promise<ScoredChoice[]> {
-    let bytes = await this.#callBytes('POST', '/v1/completions', request, signal);
-    if (!withTokenTexts) {
-      let outcome;
-      try {
-        outcome = await this.#parsePool.parse(bytes, request.prompt.length);
-      } catch (err) {
-        throw new BackendError('BACKEND_BAD_RESPONSE', 'the answer could not be read', {
-          backend: this.label,
-          status: 200,
-          cause: err,
-        });
-      }
-      if (outcome.choices) return outcome.choices;
-      bytes = outcome.bytes;
+    const bytes = await this.#callBytes('POST', '/v1/completions', request, signal);
+    let outcome;
+    try {
+      outcome = await this.#parsePool.parse(bytes, request.prompt.length, withTokenTexts);
+    } catch (err) {
+      throw new BackendError('BACKEND_BAD_RESPONSE', 'the answer could not be read', {
+        backend: this.label,
+        status: 200,
+        cause: err,
+      });
     }
-    const text = bytes.toString('utf8');
+    if (outcome.choices) return outcome.choices;
+    const text = outcome.bytes.toString('utf8');
     const choices = this.#checkChoices(this.#parse('/v1/completions', text), request);
     return choices.map((c) => toScoredChoice(c, withTokenTexts));
   }

@@ -210,20 +210,22 @@ export class SelfCalibration {
     return async (texts) => {
       for (let i = 1; ; i++) {
         try {
-          const response = await scoreEnsemble({
+          const scored = texts.map((text): ScoredText => ({ text, models: [] }));
+          await scoreEnsemble({
             texts,
             models: schedulers,
             weights,
             minModels: schedulers.length,
             withDetail: true,
+            // The tokens are read here; the results themselves are not kept.
+            finishText: (result, text, runs) => {
+              scored[result.index] = { text, models: answeredModels(result, runs, weights) };
+            },
             store: false,
             signal,
             tenant: CALIBRATION_TENANT,
           });
-          return response.results.map((r, k): ScoredText => ({
-            text: texts[k] as string,
-            models: r.error ? [] : answeredModels(r, weights),
-          }));
+          return scored;
         } catch (err) {
           if (signal.aborted || i >= tries) throw err;
           // A backend restart or a full queue (user traffic first): wait and try the batch again.

@@ -3,17 +3,27 @@
  * Turns the models' answers for one text into that text's result: per-model figures, the ensemble over the
  * models that answered (degraded when some did not), or the reason there is none. Pure: the whole-request
  * scorer and the streaming scorer share it, so a text gets the same result whichever way it was sent. Results
- * have the wire shape of `api/schemas.ts` (token details carry their character offsets).
+ * have the wire shape of `api/schemas.ts`; the models' scored tokens, when asked for, come beside the result
+ * (`runs`) for the detection figures and `token_details`.
  */
 import { BackendError } from '../backends/errors.ts';
 import { ensembleFigures, modelFigures } from '../scoring/figures.ts';
 import type { ModelFigures } from '../scoring/figures.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes, wordCount } from '../scoring/text-stats.ts';
-import { alignTokenOffsets } from '../scoring/token-alignment.ts';
-import type { TokenLogprob } from '../scoring/logprobs.ts';
-import type { ModelResult, TextError, TextResult, TokenDetail } from '../api/schemas.ts';
+import type { TokenRun } from '../scoring/token-run.ts';
+import type { ModelResult, TextError, TextResult } from '../api/schemas.ts';
 import type { TextOutcome } from '../scheduler/text-score.ts';
+
+/**
+ * Completes a text's result from the models' scored tokens (the detection figures, `token_details`), in place.
+ * Called once per text that has a result, as soon as it is combined.
+ */
+export type TextFinisher = (
+  result: TextResult,
+  text: string,
+  runs: ReadonlyMap<string, TokenRun>,
+) => void;
 
 /** One model's answer for the text. */
 export interface ModelOutcome {
@@ -46,6 +56,8 @@ export interface CombinedText {
   readonly bytes: number;
   /** Models whose score came from the result cache. */
   readonly cacheHits: number;
+  /** The scored tokens of each model in the ensemble, when the request asked for them. */
+  readonly runs: ReadonlyMap<string, TokenRun>;
   /** Whether the text's ensemble misses a requested model. */
   readonly degraded: boolean;
 }
@@ -68,6 +80,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   const answered: { name: string; figures: ModelFigures; weight: number }[] = [];
   const missing: string[] = [];
   const tokensByModel = new Map<string, number>();
+  const runs = new Map<string, TokenRun>();
   let tokens = 0;
   let cacheHits = 0;
   let backendFailure: BackendError | undefined;
@@ -90,9 +103,8 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
         textFailure ??= error;
         continue;
       }
-      modelResults[name] = s.detail
-        ? { ...figures, token_details: withOffsets(text, s.detail) }
-        : figures;
+      modelResults[name] = figures;
+      if (s.run) runs.set(name, s.run);
       answered.push({ name, figures, weight: input.weights.get(name) ?? 1 });
       tokens += s.tokens;
       tokensByModel.set(name, s.tokens);
@@ -130,7 +142,16 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       },
       models: modelResults,
     };
-    return { ok: true, result, tokens, tokensByModel, bytes: counts.bytes, cacheHits, degraded };
+    return {
+      ok: true,
+      result,
+      tokens,
+      tokensByModel,
+      bytes: counts.bytes,
+      cacheHits,
+      degraded,
+      runs,
+    };
   }
   if (backendFailure && !textFailure) {
     const asked = outcomes.length + unavailable.length;
@@ -153,16 +174,8 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
     bytes: counts.bytes,
     cacheHits,
     degraded: false,
+    runs,
   };
-}
-
-/** Each token with its character offset in the text (null where it cannot be aligned). */
-function withOffsets(text: string, detail: readonly TokenLogprob[]): TokenDetail[] {
-  const offsets = alignTokenOffsets(
-    text,
-    detail.map((t) => t.text),
-  );
-  return detail.map((t, i) => ({ ...t, offset: offsets[i] ?? null }));
 }
 
 /** Tokens scored per model that answered for the text (models with an error are left out). */

@@ -10,6 +10,7 @@ import type { ModelScheduler } from '../scheduler/model-scheduler.ts';
 import { textDigest } from '../scheduler/result-cache.ts';
 import type { TextOutcome } from '../scheduler/text-score.ts';
 import { combineText } from './combine-text.ts';
+import type { TextFinisher } from './combine-text.ts';
 
 export interface EnsembleRequest {
   texts: readonly string[];
@@ -21,7 +22,10 @@ export interface EnsembleRequest {
   weights: ReadonlyMap<string, number>;
   /** Models that must answer for a text. */
   minModels: number;
+  /** The models return their scored tokens (for `finishText`). */
   withDetail: boolean;
+  /** Completes each text's result from the models' tokens. @default - nothing */
+  finishText?: TextFinisher;
   /** Store new scores in the result cache. @default true */
   store?: boolean;
   signal: AbortSignal;
@@ -90,9 +94,10 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
   const results: TextResult[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
     if (i > 0 && i % YIELD_EVERY === 0) await nextTurn();
+    const text = texts[i] as string;
     const combined = combineText({
       index: i,
-      text: texts[i] as string,
+      text,
       outcomes: models.map((m, k) => ({
         name: m.info.name,
         outcome: (perModel[k] as TextOutcome[])[i] as TextOutcome,
@@ -102,6 +107,7 @@ export async function scoreEnsemble(request: EnsembleRequest): Promise<EnsembleR
       minModels: request.minModels,
     });
     if (!combined.ok) throw new QuorumError(combined.message, combined.cause);
+    request.finishText?.(combined.result, text, combined.runs);
     results[i] = combined.result;
     tokensTotal += combined.tokens;
     bytesTotal += combined.bytes;

@@ -10,7 +10,7 @@ import type { ResponseSummary, TextResult } from '../api/schemas.ts';
 import type { ModelScheduler } from '../scheduler/model-scheduler.ts';
 import type { TextOutcome } from '../scheduler/text-score.ts';
 import { combineText } from './combine-text.ts';
-import type { ModelOutcome } from './combine-text.ts';
+import type { ModelOutcome, TextFinisher } from './combine-text.ts';
 import { QuorumError } from './ensemble-scorer.ts';
 
 export interface EnsembleStreamRequest {
@@ -24,7 +24,10 @@ export interface EnsembleStreamRequest {
   readonly weights: ReadonlyMap<string, number>;
   /** Models that must answer for a text. */
   readonly minModels: number;
+  /** The models return their scored tokens (for `finishText`). */
   readonly withDetail: boolean;
+  /** Completes each text's result from the models' tokens. @default - nothing */
+  readonly finishText?: TextFinisher;
   /** Store new scores in the result cache. @default true */
   readonly store?: boolean;
   /** Cancels the whole stream (client gone). */
@@ -70,7 +73,8 @@ export async function* streamEnsemble(
   else request.signal.addEventListener('abort', onParentAbort, { once: true });
 
   const ready: TextResult[] = [];
-  let failure: QuorumError | undefined;
+  /** Ends the stream at the next turn: a missed quorum, or a fault while finishing a result. */
+  let failure: Error | undefined;
   let inFlight = 0;
   let nextIndex = 0;
   let exhausted = false;
@@ -94,6 +98,14 @@ export async function* streamEnsemble(
     if (!combined.ok) {
       failure ??= new QuorumError(combined.message, combined.cause);
     } else {
+      try {
+        request.finishText?.(combined.result, text, combined.runs);
+      } catch (err) {
+        // Never an unhandled rejection in the scoring callback: the stream fails with it instead.
+        failure ??= err instanceof Error ? err : new Error(String(err));
+        wake?.();
+        return;
+      }
       ready.push(combined.result);
       tokens += combined.tokens;
       bytes += combined.bytes;

@@ -12,7 +12,8 @@ import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
 import { NOOP_OBSERVER } from '../observability/observer.ts';
 import type { SchedulerObserver } from '../observability/observer.ts';
-import type { ScoredSpan, TokenLogprob } from '../scoring/logprobs.ts';
+import type { ScoredSpan } from '../scoring/logprobs.ts';
+import { concatRuns } from '../scoring/token-run.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import { utf8Bytes } from '../scoring/text-stats.ts';
 import { rollingWindows } from '../scoring/windows.ts';
@@ -270,8 +271,8 @@ export class ModelScheduler {
           });
           return;
         }
-        const score: ModelTextScore = span.detail
-          ? { nll: span.nll, tokens: span.tokens, windows: 1, detail: span.detail }
+        const score: ModelTextScore = span.run
+          ? { nll: span.nll, tokens: span.tokens, windows: 1, run: span.run }
           : { nll: span.nll, tokens: span.tokens, windows: 1 };
         this.#finish(task, { ok: true, score });
       });
@@ -334,15 +335,13 @@ export class ModelScheduler {
     );
     let nll = 0;
     let scored = 0;
-    const detail: TokenLogprob[] | undefined = task.withDetail ? [] : undefined;
     for (const s of spans) {
       nll += s.nll;
       scored += s.tokens;
-      if (detail && s.detail) for (const d of s.detail) detail.push(d);
     }
-    return detail
-      ? { nll, tokens: scored, windows: windows.length, detail }
-      : { nll, tokens: scored, windows: windows.length };
+    if (!task.withDetail) return { nll, tokens: scored, windows: windows.length };
+    const run = concatRuns(spans.flatMap((s) => (s.run ? [s.run] : [])));
+    return { nll, tokens: scored, windows: windows.length, run };
   }
 
   /** Queues one prompt of a task; `onSpan` gets its scored span, `onError` anything that went wrong. */

@@ -3,27 +3,18 @@
  * Scores already computed, in an LRU bounded by the heap bytes its entries really take. A key names everything
  * the score depends on: a short namespace per model identity (served name, context length, prefix token,
  * scoring parameters), the details flag and the SHA-256 of the text (32 raw bytes as a one-byte string), so the
- * text itself is never kept. Values are compact: three numbers, and per-token details as typed arrays rather
- * than an object per token. Only successes are stored; a failure is retried by the next request.
+ * text itself is never kept. Values are compact: three numbers, and the scored tokens as typed arrays and one
+ * string rather than an object per token. Only successes are stored; a failure is retried by the next request.
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { TokenLogprob } from '../scoring/logprobs.ts';
+import { concatRuns } from '../scoring/token-run.ts';
+import type { TokenRun } from '../scoring/token-run.ts';
 import type { ModelTextScore } from './text-score.ts';
 
 /** SHA-256 of a text, as a 32-character one-byte string: the text's part of a cache key. */
 export function textDigest(text: string): string {
   return hash('sha256', text, 'binary');
-}
-
-/** What the cache keeps of a score. */
-interface CachedScore {
-  readonly nll: number;
-  readonly tokens: number;
-  readonly windows: number;
-  readonly ids?: Int32Array;
-  readonly logprobs?: Float64Array;
-  readonly texts?: (string | null)[];
 }
 
 /**
@@ -32,12 +23,13 @@ interface CachedScore {
  * - per entry: the lru-cache bookkeeping (its Map slot and the key, value, next, prev and size list slots),
  *   the value object and its boxed `nll`;
  * - a string: header, then its characters (one byte each here) rounded up to 8;
- * - typed arrays: the view and its ArrayBuffer, plus the bytes themselves (outside the JS heap, still resident).
+ * - a token run: its two objects, and per typed array the view and its ArrayBuffer, plus the bytes themselves
+ *   (outside the JS heap, still resident).
  */
 export const ENTRY_OVERHEAD_BYTES = 140;
 const STRING_HEADER_BYTES = 16;
 const TYPED_ARRAY_BYTES = 160;
-const ARRAY_HEADER_BYTES = 32;
+const RUN_OBJECTS_BYTES = 96;
 
 function stringBytes(s: string): number {
   // Two bytes a character unless every character fits in one (keys do; token texts usually do).
@@ -47,50 +39,38 @@ function stringBytes(s: string): number {
 }
 
 /** The bytes an entry takes (key and value), as the budget counts them. */
-export function entryBytes(value: CachedScore, key: string): number {
+export function entryBytes(value: ModelTextScore, key: string): number {
   let bytes = ENTRY_OVERHEAD_BYTES + stringBytes(key);
-  if (value.ids && value.logprobs && value.texts) {
-    bytes += 2 * TYPED_ARRAY_BYTES + value.ids.byteLength + value.logprobs.byteLength;
-    bytes += ARRAY_HEADER_BYTES + 8 * value.texts.length;
-    for (const t of value.texts) if (t !== null) bytes += stringBytes(t);
+  const run = value.run;
+  if (run) {
+    const { ids, logprobs, texts } = run;
+    const arrays = texts.missing ? 4 : 3;
+    bytes += RUN_OBJECTS_BYTES + arrays * TYPED_ARRAY_BYTES;
+    bytes += ids.byteLength + logprobs.byteLength + texts.starts.byteLength;
+    bytes += (texts.missing?.byteLength ?? 0) + stringBytes(texts.joined);
   }
   return bytes;
 }
 
-function compact(score: ModelTextScore): CachedScore {
-  const { nll, tokens, windows, detail } = score;
-  if (!detail) return { nll, tokens, windows };
-  const ids = new Int32Array(detail.length);
-  const logprobs = new Float64Array(detail.length);
-  const texts = new Array<string | null>(detail.length);
-  for (let i = 0; i < detail.length; i++) {
-    const d = detail[i] as TokenLogprob;
-    ids[i] = d.id;
-    logprobs[i] = d.logprob;
-    texts[i] = d.text;
-  }
-  return { nll, tokens, windows, ids, logprobs, texts };
-}
-
-function expand(value: CachedScore): ModelTextScore {
-  const { nll, tokens, windows, ids, logprobs, texts } = value;
-  if (!ids || !logprobs || !texts) return value;
-  const detail = new Array<TokenLogprob>(ids.length);
-  for (let i = 0; i < ids.length; i++) {
-    detail[i] = { id: ids[i] as number, logprob: logprobs[i] as number, text: texts[i] ?? null };
-  }
-  return { nll, tokens, windows, detail };
+/**
+ * What the cache keeps of a score: the figures, and the token run copied out of the backend's answer (a run
+ * read from an answer is a view that would keep the whole answer alive).
+ */
+function compact(score: ModelTextScore): ModelTextScore {
+  const { nll, tokens, windows, run } = score;
+  if (!run) return { nll, tokens, windows };
+  return { nll, tokens, windows, run: concatRuns([run]) satisfies TokenRun };
 }
 
 export class ResultCache {
-  readonly #lru: LRUCache<string, CachedScore> | undefined;
+  readonly #lru: LRUCache<string, ModelTextScore> | undefined;
   readonly #namespaces = new Map<string, string>();
 
   /** @param maxBytes heap bytes of keys, values and bookkeeping; 0 disables the cache */
   constructor(maxBytes: number) {
     this.#lru =
       maxBytes > 0
-        ? new LRUCache<string, CachedScore>({ maxSize: maxBytes, sizeCalculation: entryBytes })
+        ? new LRUCache<string, ModelTextScore>({ maxSize: maxBytes, sizeCalculation: entryBytes })
         : undefined;
   }
 
@@ -116,10 +96,9 @@ export class ResultCache {
     return ns;
   }
 
-  /** The score under `key` (shared when it has no details: callers must not change it). */
+  /** The score under `key` (shared: callers must not change it). */
   get(key: string): ModelTextScore | undefined {
-    const value = this.#lru?.get(key);
-    return value && expand(value);
+    return this.#lru?.get(key);
   }
 
   set(key: string, score: ModelTextScore): void {

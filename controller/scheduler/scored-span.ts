@@ -8,7 +8,8 @@ import { BackendError } from '../backends/errors.ts';
 import type { ModelInfo } from '../backends/model-info.ts';
 import type { ScoredChoice } from '../backends/scored-choice.ts';
 import { InvalidLogprobError, NEG_INF_SENTINEL } from '../scoring/logprobs.ts';
-import type { ScoredSpan, TokenLogprob } from '../scoring/logprobs.ts';
+import type { ScoredSpan } from '../scoring/logprobs.ts';
+import { noTokenTexts, sliceTokenTexts } from '../backends/token-texts.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import type { PromptJob } from './job-queue.ts';
 
@@ -21,7 +22,7 @@ export function sumScoredChoice(
   from: number,
   withDetail: boolean,
 ): ScoredSpan {
-  const { ids, logprobs, tokenTexts } = choice;
+  const { ids, logprobs, texts } = choice;
   const start = Math.max(from, 1);
   let sum = 0;
   for (let j = start; j < ids.length; j++) {
@@ -34,15 +35,14 @@ export function sumScoredChoice(
   }
   const tokens = ids.length > start ? ids.length - start : 0;
   if (!withDetail) return { nll: -sum, tokens };
-  const detail: TokenLogprob[] = [];
-  for (let j = start; j < ids.length; j++) {
-    detail.push({
-      id: ids[j] as number,
-      logprob: logprobs[j] as number,
-      text: tokenTexts?.[j] ?? null,
-    });
-  }
-  return { nll: -sum, tokens, detail };
+  // Views into the answer: nothing is copied per token.
+  const first = Math.min(start, ids.length);
+  const run = {
+    ids: ids.subarray(first),
+    logprobs: logprobs.subarray(first),
+    texts: texts ? sliceTokenTexts(texts, first, ids.length) : noTokenTexts(tokens),
+  };
+  return { nll: -sum, tokens, run };
 }
 
 /**

@@ -2,7 +2,7 @@
  * @module
  * One model's verdict on one text, as the scheduler hands it to the ensemble.
  */
-import type { TokenLogprob } from '../scoring/logprobs.ts';
+import type { TokenRun } from '../scoring/token-run.ts';
 
 export interface ModelTextScore {
   /** −Σ ln p over every text token. */
@@ -11,8 +11,8 @@ export interface ModelTextScore {
   readonly tokens: number;
   /** Context windows the text was scored in. */
   readonly windows: number;
-  /** Per-token logprobs, with `details: "tokens"`. */
-  readonly detail?: TokenLogprob[];
+  /** The scored tokens, when the request needs them (detection figures, `details: "tokens"`). */
+  readonly run?: TokenRun;
 }
 
 /** A text's outcome for one model: a score (and whether it came from the cache) or why there is none. */

@@ -5,26 +5,20 @@
  * (`vllm/logprobs.py`, https://github.com/vllm-project/vllm), but a JS object lists integer-like keys in
  * ascending order (https://tc39.es/ecma262/#sec-ordinaryownpropertykeys), so the first key need not be it.
  */
+import { tokenTextsOf } from '../backends/token-texts.ts';
 import type { PromptLogprobs } from '../backends/vllm-types.ts';
+import type { TokenRun } from './token-run.ts';
 
 /** vLLM's stand-in for −∞ (and anything at or below it). */
 export const NEG_INF_SENTINEL = -9999;
-
-/** One scored token, for `details: "tokens"`. */
-export interface TokenLogprob {
-  id: number;
-  logprob: number;
-  /** The token as the backend decoded it on its own; may be "" for partial UTF-8 pieces. */
-  text: string | null;
-}
 
 export interface ScoredSpan {
   /** −Σ logprob over the scored positions (natural log). */
   nll: number;
   /** Scored positions. */
   tokens: number;
-  /** Per-token detail, only when asked for. */
-  detail?: TokenLogprob[];
+  /** The scored tokens, only when asked for. */
+  run?: TokenRun;
 }
 
 export class InvalidLogprobError extends Error {
@@ -47,8 +41,16 @@ export function sumPromptLogprobs(
   withDetail: boolean,
 ): ScoredSpan {
   let sum = 0;
-  const detail: TokenLogprob[] | undefined = withDetail ? [] : undefined;
-  for (let j = Math.max(from, 1); j < ids.length; j++) {
+  const start = Math.max(from, 1);
+  const tokens = Math.max(0, ids.length - start);
+  const run = withDetail
+    ? {
+        ids: new Int32Array(tokens),
+        logprobs: new Float64Array(tokens),
+        texts: [] as (string | null)[],
+      }
+    : undefined;
+  for (let j = start; j < ids.length; j++) {
     const position = logprobs[j];
     if (!position || typeof position !== 'object') throw new InvalidLogprobError(j, 'no entry');
     const id = ids[j] as number;
@@ -61,12 +63,12 @@ export function sumPromptLogprobs(
     if (lp <= NEG_INF_SENTINEL) throw new InvalidLogprobError(j, '-inf');
     if (lp > 1e-6) throw new InvalidLogprobError(j, 'positive log-probability');
     sum += lp;
-    detail?.push({
-      id,
-      logprob: lp,
-      text: typeof entry.decoded_token === 'string' ? entry.decoded_token : null,
-    });
+    if (run) {
+      run.ids[j - start] = id;
+      run.logprobs[j - start] = lp;
+      run.texts.push(typeof entry.decoded_token === 'string' ? entry.decoded_token : null);
+    }
   }
-  const tokens = ids.length - Math.max(from, 1);
-  return detail ? { nll: -sum, tokens, detail } : { nll: -sum, tokens };
+  if (!run) return { nll: -sum, tokens };
+  return { nll: -sum, tokens, run: { ...run, texts: tokenTextsOf(run.texts) } };
 }

@@ -19,23 +19,31 @@ export class SurprisalSums {
   readonly #nats: Float64Array;
   readonly #bytes: Float64Array;
 
-  constructor(surprisal: Float64Array, bytes: Uint8Array) {
+  /**
+   * @param nats surprisal of characters [0, i) at entry i (length characters + 1)
+   * @param bytes UTF-8 bytes of characters [0, i) at entry i (may be shared by every model of a text)
+   */
+  constructor(nats: Float64Array, bytes: Float64Array) {
+    if (nats.length !== bytes.length || nats.length === 0)
+      throw new RangeError('surprisal and bytes must cover the same characters');
+    this.length = nats.length - 1;
+    this.#nats = nats;
+    this.#bytes = bytes;
+  }
+
+  /** From per-character surprisal (nats) and UTF-8 bytes. */
+  static ofCharacters(surprisal: Float64Array, bytes: Uint8Array): SurprisalSums {
     if (surprisal.length !== bytes.length)
       throw new RangeError('surprisal and bytes must cover the same characters');
-    this.length = surprisal.length;
-    // Locals in the loop: this runs for every model of every text.
-    const nats = new Float64Array(this.length + 1);
-    const bytesSum = new Float64Array(this.length + 1);
+    const nats = new Float64Array(surprisal.length + 1);
+    const bytesSum = new Float64Array(surprisal.length + 1);
     let n = 0;
     let b = 0;
-    for (let i = 0; i < this.length; i++) {
-      n += surprisal[i] as number;
-      b += bytes[i] as number;
-      nats[i + 1] = n;
-      bytesSum[i + 1] = b;
+    for (let i = 0; i < surprisal.length; i++) {
+      nats[i + 1] = n += surprisal[i] as number;
+      bytesSum[i + 1] = b += bytes[i] as number;
     }
-    this.#nats = nats;
-    this.#bytes = bytesSum;
+    return new SurprisalSums(nats, bytesSum);
   }
 
   /** Bits per UTF-8 byte of the characters [start, end); 0 for an empty range. */

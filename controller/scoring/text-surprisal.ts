@@ -3,15 +3,18 @@
  * One text's per-character surprisal for each model that answered and for the ensemble, ready for window
  * queries. This is the raw material of `max_window`, spans and calibration samples.
  */
-import { charBytes, charSurprisal, ensembleSurprisal } from './token-alignment.ts';
-import type { TokenPiece } from './token-alignment.ts';
+import { cumulativeBytes, cumulativeSurprisal, ensembleSurprisal } from './token-alignment.ts';
+import type { TokenPlacement } from './token-alignment.ts';
 import { SurprisalSums, maxWindow } from './surprisal-windows.ts';
+import type { TokenRun } from './token-run.ts';
 
 /** A model that answered for the text: its scored tokens and ensemble weight. */
 export interface ModelTokens {
   readonly name: string;
   readonly weight: number;
-  readonly tokens: readonly TokenPiece[];
+  readonly run: TokenRun;
+  /** Where the tokens lie in the text, when the caller placed them already. @default - placed here */
+  readonly placement?: TokenPlacement;
 }
 
 export interface TextSurprisal {
@@ -22,10 +25,14 @@ export interface TextSurprisal {
 
 /** Requires a non-empty text and at least one model with a positive weight. */
 export function textSurprisal(text: string, models: readonly ModelTokens[]): TextSurprisal {
-  const bytes = charBytes(text);
+  // Running sums throughout: the ensemble's running sum is the weighted mean of the models' (sums are linear),
+  // and every model of the text shares the bytes.
+  const bytes = cumulativeBytes(text);
   const perModel = new Map<string, SurprisalSums>();
   const weighted = models.map((m) => {
-    const surprisal = charSurprisal(text, m.tokens);
+    const surprisal = m.placement
+      ? cumulativeSurprisal(text, m.run, m.placement)
+      : cumulativeSurprisal(text, m.run);
     perModel.set(m.name, new SurprisalSums(surprisal, bytes));
     return { surprisal, weight: m.weight };
   });

@@ -4,17 +4,12 @@
  * characters it covers. vLLM returns each token decoded on its own and no offsets, so tokens are aligned
  * greedily: a token whose decoded text is found at (or within a few characters after) the cursor is placed
  * there. A token that cannot be placed (a byte-fallback or partial UTF-8 piece decoded as "" or "�", a
- * normalised character) gets offset `null`, and the characters between its placed neighbours are its share of
- * the text. Every search is bounded, so aligning a text costs O(its length) per model.
+ * normalised character) is left unplaced (offset −1, `null` on the wire), and the characters between its placed
+ * neighbours are its share of the text. Every search is bounded, so aligning a text costs O(its length) per model.
  */
-
-/** The two facts alignment needs about one scored token. */
-export interface TokenPiece {
-  /** Natural-log probability of the token (≤ 0). */
-  readonly logprob: number;
-  /** The token decoded alone, as the backend returned it (null or "" when it has no text of its own). */
-  readonly text: string | null;
-}
+import { tokenTextsOf } from '../backends/token-texts.ts';
+import type { TokenTexts } from '../backends/token-texts.ts';
+import type { TokenRun } from './token-run.ts';
 
 /** Characters (whitespace, usually) that may lie between two placed tokens. */
 const MAX_GAP = 2;
@@ -23,70 +18,120 @@ const SLACK_PER_UNPLACED = 2;
 /** Bound on the extra reach, which keeps alignment linear in the text length. */
 const MAX_SLACK = 32;
 
+/** Where each token of a run lies in its text: `offsets[k]` (−1 when it cannot be placed) to `ends[k]`. */
+export interface TokenPlacement {
+  readonly offsets: Int32Array;
+  /** End (exclusive) of each placed token; meaningless where the offset is −1. */
+  readonly ends: Int32Array;
+}
+
 /**
- * Character offset (UTF-16 index) of each token in `text`, or null where it cannot be placed. The same
- * offsets as `token_details[].offset`.
+ * Character offset (UTF-16 index) of each token in `text`, or −1 where it cannot be placed: the offsets of
+ * `token_details[].offset` (null there). Reads the token texts in place: no string is made per token.
  */
-export function alignTokenOffsets(
-  text: string,
-  tokenTexts: readonly (string | null)[],
-): (number | null)[] {
-  return placeTokens(text, tokenTexts).offsets;
-}
-
-interface Placement {
-  offsets: (number | null)[];
-  /** End (exclusive) of each placed token; meaningless where the offset is null. */
-  ends: Int32Array;
-}
-
-function placeTokens(text: string, tokenTexts: readonly (string | null)[]): Placement {
-  const offsets: (number | null)[] = new Array<number | null>(tokenTexts.length);
-  const ends = new Int32Array(tokenTexts.length);
+export function placeTokens(text: string, texts: TokenTexts): TokenPlacement {
+  const n = texts.starts.length - 1;
+  const offsets = new Int32Array(n);
+  const ends = new Int32Array(n);
+  const { joined, starts, missing } = texts;
   let cursor = 0;
   let slack = 0;
-  for (let k = 0; k < tokenTexts.length; k++) {
-    const raw = tokenTexts[k];
-    const piece = raw ? normalisePiece(raw) : '';
-    const reach = MAX_GAP + Math.min(slack, MAX_SLACK);
-    let at = piece && !piece.includes('\uFFFD') ? findNear(text, piece, cursor, reach) : -1;
-    let length = piece.length;
-    if (at < 0 && piece) {
-      const trimmed = piece.trimStart();
-      if (trimmed && trimmed !== piece) {
-        at = findNear(text, trimmed, cursor, reach);
-        length = trimmed.length;
+  for (let k = 0; k < n; k++) {
+    const a = starts[k] as number;
+    const b = starts[k + 1] as number;
+    const length = missing?.[k] ? 0 : b - a;
+    let at = -1;
+    let placedLength = length;
+    if (length > 0) {
+      const reach = MAX_GAP + Math.min(slack, MAX_SLACK);
+      if (!hasReplacement(joined, a, b)) at = findNear(text, joined, a, b, cursor, reach);
+      if (at < 0) {
+        // The piece without its leading whitespace (a space the text does not have there).
+        let trimmed = a;
+        while (trimmed < b && isWhitespace(pieceChar(joined, trimmed))) trimmed++;
+        if (trimmed > a && trimmed < b) {
+          at = findNear(text, joined, trimmed, b, cursor, reach);
+          placedLength = b - trimmed;
+        }
       }
     }
     if (at < 0) {
-      offsets[k] = null;
-      slack += Math.max(SLACK_PER_UNPLACED, piece.length);
+      offsets[k] = -1;
+      slack += Math.max(SLACK_PER_UNPLACED, length);
       continue;
     }
     offsets[k] = at;
-    ends[k] = at + length;
-    cursor = at + length;
+    ends[k] = at + placedLength;
+    cursor = at + placedLength;
     slack = 0;
   }
   return { offsets, ends };
 }
 
-/** First index in [from, from + reach] where `piece` starts, or −1; costs O(reach · piece length). */
-function findNear(text: string, piece: string, from: number, reach: number): number {
-  const last = Math.min(from + reach, text.length - piece.length);
-  for (let at = from; at <= last; at++) if (text.startsWith(piece, at)) return at;
+/**
+ * Offsets of tokens given one string each (tests, callers holding `token_details`), null where a token cannot
+ * be placed.
+ */
+export function alignTokenOffsets(
+  text: string,
+  tokenTexts: readonly (string | null)[],
+): (number | null)[] {
+  const { offsets } = placeTokens(text, tokenTextsOf(tokenTexts));
+  return Array.from(offsets, (o) => (o < 0 ? null : o));
+}
+
+/**
+ * First index in [from, from + reach] where `joined[a, b)` (space markers read as what they stand for)
+ * starts in `text`, or −1; costs O(reach · piece length).
+ */
+function findNear(
+  text: string,
+  joined: string,
+  a: number,
+  b: number,
+  from: number,
+  reach: number,
+): number {
+  const length = b - a;
+  const last = Math.min(from + reach, text.length - length);
+  for (let at = from; at <= last; at++) {
+    let k = 0;
+    while (k < length && text.charCodeAt(at + k) === pieceChar(joined, a + k)) k++;
+    if (k === length) return at;
+  }
   return -1;
 }
 
-const MARKERS = /[\u2581\u0120\u010a]/;
+/**
+ * A piece's character with the space markers of sentencepiece (▁) and byte-level BPE (Ġ, Ċ) undone, for a
+ * backend that returns raw pieces.
+ */
+function pieceChar(joined: string, i: number): number {
+  const c = joined.charCodeAt(i);
+  return c === 0x2581 || c === 0x0120 ? 0x20 : c === 0x010a ? 0x0a : c;
+}
 
-/** Undoes the space markers of sentencepiece (▁) and byte-level BPE (Ġ, Ċ) when a backend returns raw pieces. */
-function normalisePiece(piece: string): string {
-  if (!MARKERS.test(piece)) return piece;
-  return piece
-    .replace(/\u2581/g, ' ')
-    .replace(/\u0120/g, ' ')
-    .replace(/\u010a/g, '\n');
+/** Whether the piece holds U+FFFD: the decoding of a partial UTF-8 byte sequence, never in the text as such. */
+function hasReplacement(joined: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (joined.charCodeAt(i) === 0xfffd) return true;
+  return false;
+}
+
+/** The characters `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator). */
+function isWhitespace(c: number): boolean {
+  return (
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0x20 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 /**
@@ -99,14 +144,42 @@ function normalisePiece(piece: string): string {
  * So the sum over characters equals the sum of the tokens' surprisals (the model's `nll`) up to rounding.
  * @returns one value per UTF-16 unit (empty for an empty text)
  */
-export function charSurprisal(text: string, tokens: readonly TokenPiece[]): Float64Array {
-  const n = text.length;
-  const out = new Float64Array(n);
-  if (n === 0 || tokens.length === 0) return out;
-  const { offsets, ends } = placeTokens(
-    text,
-    tokens.map((t) => t.text),
-  );
+export function charSurprisal(
+  text: string,
+  run: TokenRun,
+  placement: TokenPlacement = placeTokens(text, run.texts),
+): Float64Array {
+  const out = new Float64Array(text.length);
+  spreadSurprisal(text.length, run.logprobs, placement, out, 0);
+  return out;
+}
+
+/**
+ * The running sum of `charSurprisal`: entry i is the surprisal of characters [0, i) in nats (length n + 1),
+ * which answers the sum over any range in O(1).
+ */
+export function cumulativeSurprisal(
+  text: string,
+  run: TokenRun,
+  placement: TokenPlacement = placeTokens(text, run.texts),
+): Float64Array {
+  const out = new Float64Array(text.length + 1);
+  spreadSurprisal(text.length, run.logprobs, placement, out, 1);
+  let sum = 0;
+  for (let i = 1; i < out.length; i++) out[i] = sum += out[i] as number;
+  return out;
+}
+
+/** Writes the surprisal of character i of a text of `n` characters to `out[base + i]`. */
+function spreadSurprisal(
+  n: number,
+  logprobs: Float64Array,
+  placement: TokenPlacement,
+  out: Float64Array,
+  base: number,
+): void {
+  if (n === 0 || logprobs.length === 0) return;
+  const { offsets, ends } = placement;
   // The open group: characters [groupStart, groupEnd) that share `groupNll`; flushed when the next one opens.
   let groupStart = 0;
   let groupEnd = 0;
@@ -116,13 +189,13 @@ export function charSurprisal(text: string, tokens: readonly TokenPiece[]): Floa
   const flush = () => {
     if (groupEnd > groupStart) {
       const each = groupNll / (groupEnd - groupStart);
-      for (let i = groupStart; i < groupEnd; i++) out[i] = each;
+      out.fill(each, base + groupStart, base + groupEnd);
     }
   };
-  for (let k = 0; k < tokens.length; k++) {
-    const nll = -(tokens[k] as TokenPiece).logprob;
-    const at = offsets[k];
-    if (at === null || at === undefined) {
+  for (let k = 0; k < logprobs.length; k++) {
+    const nll = -(logprobs[k] as number);
+    const at = offsets[k] as number;
+    if (at < 0) {
       pendingNll += nll;
       pending = true;
       continue;
@@ -158,16 +231,25 @@ export function charSurprisal(text: string, tokens: readonly TokenPiece[]): Floa
   // With no token placed at all, the open group is still [0, 0): the whole text becomes one group.
   groupEnd = n;
   flush();
-  return out;
+}
+
+/** UTF-8 bytes of a UTF-16 unit: a surrogate pair's 4 bytes are split 2 + 2. */
+function unitBytes(c: number): number {
+  return c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
 }
 
 /** UTF-8 bytes of each UTF-16 unit: a surrogate pair's 4 bytes are split 2 + 2. */
 export function charBytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    out[i] = c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
-  }
+  for (let i = 0; i < text.length; i++) out[i] = unitBytes(text.charCodeAt(i));
+  return out;
+}
+
+/** The running sum of `charBytes`: entry i is the UTF-8 bytes of characters [0, i) (length n + 1). */
+export function cumulativeBytes(text: string): Float64Array {
+  const out = new Float64Array(text.length + 1);
+  let sum = 0;
+  for (let i = 0; i < text.length; i++) out[i + 1] = sum += unitBytes(text.charCodeAt(i));
   return out;
 }
 

@@ -66,8 +66,8 @@ function scoresOf(s: ScoredText, cal: Calibration): TextScores {
   let weights = 0;
   const models: Record<string, number> = {};
   for (const m of s.models) {
-    const nll = m.tokens.reduce((sum, t) => sum - t.logprob, 0);
-    logPpl += m.weight * (nll / m.tokens.length);
+    const nll = m.run.logprobs.reduce((sum, lp) => sum - lp, 0);
+    logPpl += m.weight * (nll / m.run.logprobs.length);
     weights += m.weight;
     models[m.name] = cal.modelText(m.name, bytes, m.bits_per_byte)?.z ?? NaN;
   }

@@ -6,7 +6,7 @@
  */
 import { request } from 'undici';
 import type { TextResult } from '../../controller/api/schemas.ts';
-import { answeredModels } from '../../controller/calibration/answered-models.ts';
+import { answeredModels, wireRuns } from '../../controller/calibration/answered-models.ts';
 import { scoreInBatches } from '../../controller/calibration/make-calibration.ts';
 import type { ScoreBatch, ScoredText } from '../../controller/calibration/make-calibration.ts';
 import type { ModelFingerprint } from '../../controller/calibration/model-set.ts';
@@ -108,7 +108,10 @@ export function scoreBatchOverHttp(
     const out = texts.map((text): ScoredText => ({ text, models: [] }));
     for (const r of res.results) {
       if (!r.error)
-        out[r.index] = { text: texts[r.index] as string, models: answeredModels(r, weights) };
+        out[r.index] = {
+          text: texts[r.index] as string,
+          models: answeredModels(r, wireRuns(r), weights),
+        };
     }
     return out;
   };

@@ -18,6 +18,7 @@ import type { DetailRequest, ResultDetailsOptions } from '../result-details.ts';
 import type { PerplexityResponse, ResponseSummary, TextResult } from '../schemas.ts';
 import { checkTotalBytes, requestSignal, resolveModels } from './selection.ts';
 import type { ModelSelection } from './selection.ts';
+import type { TokenRun } from '../../scoring/token-run.ts';
 
 export interface ScoreTextsRequest {
   readonly texts: readonly string[];
@@ -97,16 +98,13 @@ export class ScoringService {
     const finish = this.#finisher(request, selection);
     const deadlineMs = request.timeoutMs ?? this.#config.timeouts.requestMs;
     const response = await scoreEnsemble({
-      ...ensembleInput(request, selection, this.#config, finish !== undefined),
+      ...ensembleInput(request, selection, this.#config, finish),
       signal: requestSignal(c.req.raw.signal, deadlineMs),
       deadlineMs,
       tenant: c.get('keyId') ?? '',
     });
     chargeScoredTokens(c, response.usage.tokens);
-    for (const result of response.results) {
-      if (finish) finishResult(result, request.texts[result.index] as string, finish);
-      countText(c, result);
-    }
+    for (const result of response.results) countText(c, result);
     return response;
   }
 
@@ -124,7 +122,7 @@ export class ScoringService {
     const finish = this.#finisher(request, selection);
     // Typed as an iterator, whose `return` needs no summary: cancelling has none.
     const results: AsyncIterator<TextResult, ResponseSummary, undefined> = streamEnsemble({
-      ...ensembleInput(request, selection, config, finish !== undefined),
+      ...ensembleInput(request, selection, config, finish),
       signal: c.req.raw.signal,
       textTimeoutMs: request.timeoutMs ?? config.timeouts.requestMs,
       window: streamWindow(config),
@@ -143,10 +141,7 @@ export class ScoringService {
       async next() {
         const next = pending ?? (await results.next());
         pending = undefined;
-        if (!next.done) {
-          if (finish) finishResult(next.value, request.texts[next.value.index] as string, finish);
-          countText(c, next.value);
-        }
+        if (!next.done) countText(c, next.value);
         return next;
       },
       async cancel() {
@@ -179,7 +174,7 @@ function ensembleInput(
   request: ScoreTextsRequest,
   selection: ModelSelection,
   config: ControllerConfig,
-  detection: boolean,
+  details: ResultDetailsOptions | undefined,
 ) {
   const bulk = request.texts.length > config.cache.maxStoredTextsPerRequest;
   return {
@@ -190,7 +185,13 @@ function ensembleInput(
     weights: selection.weights,
     minModels: selection.minModels,
     // Windows need every model's tokens, whatever the request shows of them.
-    withDetail: request.withDetail || detection,
+    withDetail: request.withDetail || details !== undefined,
+    ...(details
+      ? {
+          finishText: (result: TextResult, text: string, runs: ReadonlyMap<string, TokenRun>) =>
+            finishResult(result, text, runs, details),
+        }
+      : {}),
   };
 }
 

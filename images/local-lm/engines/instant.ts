@@ -1,9 +1,10 @@
 /**
  * @module
  * The `instant` engine: answers at almost no cost, for measuring what the controller itself costs. Words are
- * tokens (a stable hash into a 32k vocabulary above the special ids), log-probs are a cheap deterministic
- * function rounded to float32 as a GPU reports them, and texts announced with `prepare` are tokenized ahead of
- * time so a measured run does almost no work here.
+ * tokens (a stable hash into a 32k vocabulary above the special ids) that decode, as a real tokenizer's do, to
+ * the word they came from with its space in front; log-probs are a cheap deterministic function rounded to
+ * float32 as a GPU reports them, and texts announced with `prepare` are tokenized ahead of time so a measured
+ * run does almost no work here.
  */
 import type { Tokenizer } from '../tokenizers.ts';
 import type { ModelEngine, PositionScore } from './model-engine.ts';
@@ -38,9 +39,14 @@ function wordId(word: string): number {
   return FIRST_WORD_ID + ((h >>> 0) % WORD_IDS);
 }
 
-function words(text: string): number[] {
+/** The words of a text as token ids; `seen` learns the word of each id (the last one wins on a collision). */
+function words(text: string, seen: Map<number, string>): number[] {
   const ids: number[] = [];
-  for (const m of text.matchAll(WORD)) ids.push(wordId(m[0]));
+  for (const m of text.matchAll(WORD)) {
+    const id = wordId(m[0]);
+    if (seen.get(id) !== m[0]) seen.set(id, m[0]);
+    ids.push(id);
+  }
   return ids;
 }
 
@@ -52,13 +58,19 @@ function instantLogprob(prev: number, id: number): number {
 export function instantEngine(options: InstantEngineOptions): InstantEngine {
   const addsBos = options.addsBos ?? true;
   const prepared = new Map<string, number[]>();
+  // At most one word per id of the 32k vocabulary.
+  const wordOf = new Map<number, string>();
   const special = (t: number) =>
     t === BOS ? '<s>' : t === EOS ? (addsBos ? '</s>' : GPT2_EOS_TEXT) : '<unk>';
   const piece = (t: number) => (t < FIRST_WORD_ID ? special(t) : `w${t}`);
+  const decoded = (t: number) => {
+    const word = t < FIRST_WORD_ID ? undefined : wordOf.get(t);
+    return word === undefined ? piece(t) : ` ${word}`;
+  };
   const encode = (text: string, addSpecialTokens: boolean): number[] => {
     if (!addsBos && text.startsWith(GPT2_EOS_TEXT))
-      return [EOS, ...words(text.slice(GPT2_EOS_TEXT.length))];
-    const ids = words(text);
+      return [EOS, ...words(text.slice(GPT2_EOS_TEXT.length), wordOf)];
+    const ids = words(text, wordOf);
     return addSpecialTokens && addsBos ? [BOS, ...ids] : ids;
   };
   const tokenizer: Tokenizer = {
@@ -70,7 +82,7 @@ export function instantEngine(options: InstantEngineOptions): InstantEngine {
     encode: (text, addSpecialTokens) =>
       (addSpecialTokens ? prepared.get(text) : undefined) ?? encode(text, addSpecialTokens),
     decode: (ids) => ids.map(piece).join(' '),
-    decodedToken: piece,
+    decodedToken: decoded,
     tokenStr: piece,
   };
   const promptFor = (text: string) => (addsBos ? text : GPT2_EOS_TEXT + text);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseScoredChoices } from '../../../controller/backends/fast-completion-parser.ts';
 import { toScoredChoice } from '../../../controller/backends/scored-choice.ts';
+import { tokenText } from '../../../controller/backends/token-texts.ts';
 import type { CompletionChoice } from '../../../controller/backends/vllm-types.ts';
 
 /** A logprob as vLLM writes it: a float32 widened to double, sometimes the −9999 stand-in for −∞. */
@@ -115,6 +116,7 @@ describe('fast completion parser', () => {
         (choices, pretty, reversed) => {
           const text = render(choices, pretty, reversed);
           const fast = parseScoredChoices(text, choices.length);
+          const withTexts = parseScoredChoices(text, choices.length, true);
           expect(fast).toBeDefined();
           const parsed = (JSON.parse(text).choices as CompletionChoice[]).sort(
             (a, b) => a.index - b.index,
@@ -123,6 +125,14 @@ describe('fast completion parser', () => {
             const slow = toScoredChoice(c, false);
             expect(fast![i]!.ids).toEqual(slow.ids);
             expectSame(fast![i]!.logprobs, slow.logprobs);
+            expect(fast![i]!.texts).toBeUndefined();
+            // The actual token's decoded text (escapes, quotes and astral characters included), or null.
+            const slowTexts = toScoredChoice(c, true).texts!;
+            const fastTexts = withTexts![i]!.texts!;
+            const n = slow.ids.length;
+            expect(Array.from({ length: n }, (_, k) => tokenText(fastTexts, k))).toEqual(
+              Array.from({ length: n }, (_, k) => tokenText(slowTexts, k)),
+            );
           });
         },
       ),

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseScoredChoiceBytes } from '../../../controller/backends/fast-completion-parser.ts';
 import { ParsePool } from '../../../controller/backends/parse-pool.ts';
 import { packChoices, unpackChoices } from '../../../controller/backends/packed-choices.ts';
+import { tokenText } from '../../../controller/backends/token-texts.ts';
 
 /** A float32 logprob widened to double (as vLLM writes them), sometimes missing or the −9999 stand-in. */
 const logprob = fc.oneof(
@@ -58,6 +59,17 @@ describe('parse pool (worker threads)', () => {
           const inThread = parseScoredChoiceBytes(Buffer.from(body), choices.length);
           const outcome = await pool.parse(Buffer.from(body), choices.length);
           expectIdentical(outcome.choices, inThread);
+          // With the token texts: the same texts, handed over as one string and its offsets.
+          const textsInThread = parseScoredChoiceBytes(Buffer.from(body), choices.length, true);
+          const withTexts = await pool.parse(Buffer.from(body), choices.length, true);
+          expectIdentical(withTexts.choices, textsInThread);
+          withTexts.choices!.forEach((c, i) => {
+            const want = textsInThread![i]!.texts!;
+            const got = c.texts!;
+            for (let k = 0; k < c.ids.length; k++) {
+              expect(tokenText(got, k)).toBe(tokenText(want, k));
+            }
+          });
         },
       ),
       { numRuns: 60 },

@@ -4,6 +4,7 @@ import { Calibration } from '../../../controller/calibration/calibration.ts';
 import { detectText } from '../../../controller/calibration/detection-figures.ts';
 import type { AnsweredModel } from '../../../controller/calibration/detection-figures.ts';
 import { calibrationSample } from '../../../controller/scoring/text-surprisal.ts';
+import { runOfTokens } from '../../../controller/scoring/token-run.ts';
 
 /** One token per character: a model that finds every character `bits` bits surprising, except a hot range. */
 function model(
@@ -17,7 +18,12 @@ function model(
     logprob: -((hot && i >= hot[0] && i < hot[1] ? hot[2] : bits) * Math.LN2),
   }));
   const nll = tokens.reduce((s, t) => s - t.logprob, 0);
-  return { name, weight: 1, tokens, bits_per_byte: nll / (Buffer.byteLength(text) * Math.LN2) };
+  return {
+    name,
+    weight: 1,
+    run: runOfTokens(tokens),
+    bits_per_byte: nll / (Buffer.byteLength(text) * Math.LN2),
+  };
 }
 
 const FINGERPRINTS = ['a', 'b'].map((name) => ({

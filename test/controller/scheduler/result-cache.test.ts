@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ResultCache, entryBytes, textDigest } from '../../../controller/scheduler/result-cache.ts';
 import type { ModelTextScore } from '../../../controller/scheduler/text-score.ts';
+import { runOfTokens } from '../../../controller/scoring/token-run.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -20,11 +21,13 @@ function score(i: number, detailTokens = 0): ModelTextScore {
   if (detailTokens === 0) return base;
   return {
     ...base,
-    detail: Array.from({ length: detailTokens }, (_, j) => ({
-      id: 1000 + ((i * 31 + j) % 30000),
-      logprob: -(j % 13) / 3 - i / 1e6,
-      text: ` w${(i + j) % 977}`,
-    })),
+    run: runOfTokens(
+      Array.from({ length: detailTokens }, (_, j) => ({
+        id: 1000 + ((i * 31 + j) % 30000),
+        logprob: -(j % 13) / 3 - i / 1e6,
+        text: ` w${(i + j) % 977}`,
+      })),
+    ),
   };
 }
 

@@ -50,7 +50,8 @@ describe('sumPromptLogprobs', () => {
     );
     expect(span.nll).toBe(3);
     expect(span.tokens).toBe(2);
-    expect(span.detail?.map((d) => d.id)).toEqual([50, 7]);
+    expect([...(span.run?.ids ?? [])]).toEqual([50, 7]);
+    expect([...(span.run?.logprobs ?? [])]).toEqual([-2, -1]);
   });
 
   it.each([

@@ -8,7 +8,7 @@ import {
 const LN2 = Math.LN2;
 /** Surprisal in bits per character (all ASCII: one byte each), converted to nats. */
 function sums(bits: number[]): SurprisalSums {
-  return new SurprisalSums(
+  return SurprisalSums.ofCharacters(
     Float64Array.from(bits, (b) => b * LN2),
     new Uint8Array(bits.length).fill(1),
   );
@@ -28,7 +28,10 @@ describe('surprisal windows', () => {
   });
 
   it('divides by UTF-8 bytes, not characters', () => {
-    const s = new SurprisalSums(Float64Array.from([8 * LN2, 8 * LN2]), Uint8Array.from([1, 3]));
+    const s = SurprisalSums.ofCharacters(
+      Float64Array.from([8 * LN2, 8 * LN2]),
+      Uint8Array.from([1, 3]),
+    );
     expect(s.bitsPerByte(0, 2)).toBeCloseTo(4, 12);
   });
 

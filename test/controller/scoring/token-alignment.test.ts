@@ -3,9 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   alignTokenOffsets,
   charBytes,
-  charSurprisal,
+  charSurprisal as charSurprisalOfRun,
   ensembleSurprisal,
 } from '../../../controller/scoring/token-alignment.ts';
+import { runOfTokens } from '../../../controller/scoring/token-run.ts';
+
+/** The hand-made tokens of these tests as the run a backend answer gives. */
+const charSurprisal = (text: string, tokens: { text: string | null; logprob: number }[]) =>
+  charSurprisalOfRun(text, runOfTokens(tokens));
 
 const nll = (tokens: { logprob: number }[]) => tokens.reduce((s, t) => s - t.logprob, 0);
 const sum = (a: Float64Array) => a.reduce((s, x) => s + x, 0);

@@ -174,5 +174,10 @@ describe('the instant engine', () => {
       expect(Math.fround(lp)).toBe(lp);
       expect(lp).toBeLessThan(0);
     }
+    // Tokens decode to their words, as a real tokenizer's do, so they can be placed on the text.
+    const decoded = choice
+      .prompt_logprobs!.slice(1)
+      .map((dict, j) => dict![String(choice.prompt_token_ids![j + 1])]!.decoded_token);
+    expect(decoded).toEqual([' the', ' quick', ' brown', ' fox']);
   });
 });
