@@ -101,7 +101,11 @@ export class SelfCalibration {
     if (this.#running || this.#stop.signal.aborted) return undefined;
     const s = this.#status.state;
     if (s === 'gave_up' || (s === 'waiting' && Date.now() < this.#notBefore)) return undefined;
-    this.#running = this.#attemptIfNeeded().finally(() => (this.#running = undefined));
+    this.#running = this.#attemptIfNeeded()
+      .catch((err: unknown) =>
+        this.#o.logger.error({ err }, 'could not check whether a calibration is needed'),
+      )
+      .finally(() => (this.#running = undefined));
     return this.#running;
   }
 
