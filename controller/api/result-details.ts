@@ -11,6 +11,7 @@ import type { AnsweredModel, DetectionOptions } from '../calibration/detection-f
 import { ApiError } from './errors.ts';
 import { placeTokens } from '../scoring/token-alignment.ts';
 import type { TokenPlacement } from '../scoring/token-alignment.ts';
+import { ScratchArrays } from '../scoring/scratch.ts';
 import type { TokenRun } from '../scoring/token-run.ts';
 import type { TextResult, TokenDetail } from './schemas.ts';
 
@@ -22,6 +23,9 @@ export interface ResultDetailsOptions {
   readonly weights: ReadonlyMap<string, number>;
   readonly calibration: Calibration | null;
 }
+
+/** The working arrays of `finishResult`: one text at a time (it is synchronous), so one set serves them all. */
+const scratch = new ScratchArrays();
 
 /**
  * Adds the detection figures, and `token_details` when asked for, to a text's result.
@@ -35,13 +39,14 @@ export function finishResult(
 ): void {
   const ensemble = result.ensemble;
   if (!ensemble) return;
+  scratch.reset();
   const answered: AnsweredModel[] = [];
   for (const name of ensemble.models_used) {
     const m = result.models[name];
     const run = runs.get(name);
     if (!m || 'error' in m || !run) continue;
     // Placed once: the detection figures and the token offsets share it.
-    const placement = placeTokens(text, run.texts);
+    const placement = placeTokens(text, run.texts, scratch);
     answered.push({
       name,
       weight: options.weights.get(name) ?? 1,
@@ -52,7 +57,7 @@ export function finishResult(
     if (options.tokens) m.token_details = tokenDetails(run, placement);
   }
   if (answered.length === 0) return;
-  const d = detectText(text, answered, options.detection, options.calibration);
+  const d = detectText(text, answered, options.detection, options.calibration, scratch);
   Object.assign(ensemble, d.ensemble);
   for (const [name, figures] of Object.entries(d.models)) {
     const m = result.models[name];

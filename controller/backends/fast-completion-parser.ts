@@ -9,6 +9,7 @@
 import { unpackChoices } from './packed-choices.ts';
 import type { PackedChoices } from './packed-choices.ts';
 import type { ScoredChoice } from './scored-choice.ts';
+import { tokenTextsOf } from './token-texts.ts';
 import type { TokenTexts } from './token-texts.ts';
 
 class Unexpected extends Error {}
@@ -517,35 +518,66 @@ function identity(n: number): Int32Array {
 }
 
 /**
- * The decoded text of each output position (`order[k]`: its scratch position), as one joined string. A string
- * without escapes is its UTF-8 bytes as they are; one with escapes is read by JSON.parse (rare: quotes,
- * backslashes, control characters).
+ * The decoded text of each output position (`order[k]`: its scratch position), as one joined string made by
+ * one UTF-8 decode, with no string per token: a token's bytes are copied as they are when its JSON string has
+ * no escape (each byte that does not continue a character is one UTF-16 unit, a 4-byte character two), and
+ * read by JSON.parse when it has one (rare: quotes, backslashes, control characters). Bytes that are not valid
+ * UTF-8 would decode to other lengths: then each token is decoded on its own instead.
  */
 function readTexts(s: Buffer, order: Int32Array): TokenTexts {
   const n = order.length;
   const starts = new Int32Array(n + 1);
-  const pieces = new Array<string>(n);
   let missing: Uint8Array | undefined;
-  let length = 0;
+  // An escape never decodes to more bytes than it takes, so the raw lengths bound the output.
+  let bound = 0;
   for (let k = 0; k < n; k++) {
     const q = order[k] as number;
     const a = outTextAt[q] as number;
-    let piece = '';
-    if (a < 0) (missing ??= new Uint8Array(n))[k] = 1;
-    else {
-      const b = outTextEnd[q] as number;
-      let escaped = false;
-      for (let i = a + 1; i < b - 1 && !escaped; i++) escaped = s[i] === BACKSLASH;
-      piece = escaped
-        ? (JSON.parse(s.toString('utf8', a, b)) as string)
-        : s.toString('utf8', a + 1, b - 1);
-    }
-    pieces[k] = piece;
-    length += piece.length;
-    starts[k + 1] = length;
+    if (a >= 0) bound += (outTextEnd[q] as number) - a - 2;
   }
-  const joined = pieces.join('');
+  const out = Buffer.allocUnsafe(bound);
+  let written = 0;
+  let units = 0;
+  for (let k = 0; k < n; k++) {
+    const q = order[k] as number;
+    const a = outTextAt[q] as number;
+    if (a < 0) {
+      (missing ??= new Uint8Array(n))[k] = 1;
+      starts[k + 1] = units;
+      continue;
+    }
+    const b = (outTextEnd[q] as number) - 1;
+    let escaped = false;
+    for (let i = a + 1; i < b; i++) {
+      const c = s[i] as number;
+      if (c === BACKSLASH) {
+        escaped = true;
+        break;
+      }
+      if ((c & 0xc0) !== 0x80) units += c >= 0xf0 ? 2 : 1;
+    }
+    if (escaped) {
+      const piece = JSON.parse(s.toString('utf8', a, b + 1)) as string;
+      written += out.write(piece, written, 'utf8');
+      // Recounted from the start of this token: the loop above may have counted part of it.
+      units = (starts[k] as number) + piece.length;
+    } else {
+      written += s.copy(out, written, a + 1, b);
+    }
+    starts[k + 1] = units;
+  }
+  const joined = out.toString('utf8', 0, written);
+  if (joined.length !== units) return readTextsOneByOne(s, order);
   return missing ? { joined, starts, missing } : { joined, starts };
+}
+
+/** `readTexts` for bytes that are not valid UTF-8: each token decoded on its own, as JSON.parse would. */
+function readTextsOneByOne(s: Buffer, order: Int32Array): TokenTexts {
+  const pieces = Array.from(order, (q) => {
+    const a = outTextAt[q] as number;
+    return a < 0 ? null : (JSON.parse(s.toString('utf8', a, outTextEnd[q])) as string);
+  });
+  return tokenTextsOf(pieces);
 }
 
 /** Index just past the JSON string whose opening quote is at `i`, or −1. */

@@ -8,6 +8,7 @@ import { maxWindow, runsAbove } from '../scoring/surprisal-windows.ts';
 import type { CharWindow } from '../scoring/surprisal-windows.ts';
 import { textSurprisal } from '../scoring/text-surprisal.ts';
 import type { ModelTokens } from '../scoring/text-surprisal.ts';
+import type { ArraySource } from '../scoring/scratch.ts';
 import type { Calibration, FlagReason } from './calibration.ts';
 
 /** Window length when the request names none; chosen from `npm run bench -- --detect` (see BENCHMARKS.md). */
@@ -55,15 +56,17 @@ export interface AnsweredModel extends ModelTokens {
 /**
  * @param models the models that answered (at least one), with their scored tokens
  * @param calibration the calibration in force, or null (percentiles are then left out; spans and flags need one)
+ * @param arrays where the working arrays come from (nothing returned refers to them) @default - fresh ones
  */
 export function detectText(
   text: string,
   models: readonly AnsweredModel[],
   options: DetectionOptions,
   calibration: Calibration | null,
+  arrays?: ArraySource,
 ): TextDetection {
   const bytes = Buffer.byteLength(text, 'utf8');
-  const surprisal = textSurprisal(text, models);
+  const surprisal = textSurprisal(text, models, arrays);
   const w = options.windowChars;
 
   const perModel: Record<string, ModelDetection> = {};

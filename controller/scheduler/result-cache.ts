@@ -8,8 +8,7 @@
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { concatRuns } from '../scoring/token-run.ts';
-import type { TokenRun } from '../scoring/token-run.ts';
+import { compactRun } from '../scoring/token-run.ts';
 import type { ModelTextScore } from './text-score.ts';
 
 /** SHA-256 of a text, as a 32-character one-byte string: the text's part of a cache key. */
@@ -23,12 +22,13 @@ export function textDigest(text: string): string {
  * - per entry: the lru-cache bookkeeping (its Map slot and the key, value, next, prev and size list slots),
  *   the value object and its boxed `nll`;
  * - a string: header, then its characters (one byte each here) rounded up to 8;
- * - a token run: its two objects, and per typed array the view and its ArrayBuffer, plus the bytes themselves
- *   (outside the JS heap, still resident).
+ * - a token run: its two objects, its typed-array views and the one ArrayBuffer under them, plus the bytes
+ *   themselves (outside the JS heap, still resident).
  */
 export const ENTRY_OVERHEAD_BYTES = 140;
 const STRING_HEADER_BYTES = 16;
-const TYPED_ARRAY_BYTES = 160;
+const TYPED_ARRAY_BYTES = 80;
+const ARRAY_BUFFER_BYTES = 160;
 const RUN_OBJECTS_BYTES = 96;
 
 function stringBytes(s: string): number {
@@ -45,7 +45,7 @@ export function entryBytes(value: ModelTextScore, key: string): number {
   if (run) {
     const { ids, logprobs, texts } = run;
     const arrays = texts.missing ? 4 : 3;
-    bytes += RUN_OBJECTS_BYTES + arrays * TYPED_ARRAY_BYTES;
+    bytes += RUN_OBJECTS_BYTES + ARRAY_BUFFER_BYTES + arrays * TYPED_ARRAY_BYTES;
     bytes += ids.byteLength + logprobs.byteLength + texts.starts.byteLength;
     bytes += (texts.missing?.byteLength ?? 0) + stringBytes(texts.joined);
   }
@@ -59,7 +59,7 @@ export function entryBytes(value: ModelTextScore, key: string): number {
 function compact(score: ModelTextScore): ModelTextScore {
   const { nll, tokens, windows, run } = score;
   if (!run) return { nll, tokens, windows };
-  return { nll, tokens, windows, run: concatRuns([run]) satisfies TokenRun };
+  return { nll, tokens, windows, run: compactRun(run) };
 }
 
 export class ResultCache {

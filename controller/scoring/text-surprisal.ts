@@ -3,9 +3,16 @@
  * One text's per-character surprisal for each model that answered and for the ensemble, ready for window
  * queries. This is the raw material of `max_window`, spans and calibration samples.
  */
-import { cumulativeBytes, cumulativeSurprisal, ensembleSurprisal } from './token-alignment.ts';
+import {
+  cumulativeBytes,
+  cumulativeSurprisal,
+  ensembleSurprisal,
+  placeTokens,
+} from './token-alignment.ts';
 import type { TokenPlacement } from './token-alignment.ts';
 import { SurprisalSums, maxWindow } from './surprisal-windows.ts';
+import { FRESH_ARRAYS } from './scratch.ts';
+import type { ArraySource } from './scratch.ts';
 import type { TokenRun } from './token-run.ts';
 
 /** A model that answered for the text: its scored tokens and ensemble weight. */
@@ -23,20 +30,29 @@ export interface TextSurprisal {
   readonly ensemble: SurprisalSums;
 }
 
-/** Requires a non-empty text and at least one model with a positive weight. */
-export function textSurprisal(text: string, models: readonly ModelTokens[]): TextSurprisal {
+/**
+ * Requires a non-empty text and at least one model with a positive weight.
+ * @param arrays where the arrays come from (scratch arrays: the result is only good until they are reset)
+ */
+export function textSurprisal(
+  text: string,
+  models: readonly ModelTokens[],
+  arrays: ArraySource = FRESH_ARRAYS,
+): TextSurprisal {
   // Running sums throughout: the ensemble's running sum is the weighted mean of the models' (sums are linear),
   // and every model of the text shares the bytes.
-  const bytes = cumulativeBytes(text);
+  const bytes = cumulativeBytes(text, arrays);
   const perModel = new Map<string, SurprisalSums>();
   const weighted = models.map((m) => {
-    const surprisal = m.placement
-      ? cumulativeSurprisal(text, m.run, m.placement)
-      : cumulativeSurprisal(text, m.run);
+    const placement = m.placement ?? placeTokens(text, m.run.texts, arrays);
+    const surprisal = cumulativeSurprisal(text, m.run, placement, arrays);
     perModel.set(m.name, new SurprisalSums(surprisal, bytes));
     return { surprisal, weight: m.weight };
   });
-  return { models: perModel, ensemble: new SurprisalSums(ensembleSurprisal(weighted), bytes) };
+  return {
+    models: perModel,
+    ensemble: new SurprisalSums(ensembleSurprisal(weighted, arrays), bytes),
+  };
 }
 
 /** What calibration records about one reference text: raw figures, before any reference distribution. */

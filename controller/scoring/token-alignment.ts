@@ -9,6 +9,8 @@
  */
 import { tokenTextsOf } from '../backends/token-texts.ts';
 import type { TokenTexts } from '../backends/token-texts.ts';
+import { FRESH_ARRAYS } from './scratch.ts';
+import type { ArraySource } from './scratch.ts';
 import type { TokenRun } from './token-run.ts';
 
 /** Characters (whitespace, usually) that may lie between two placed tokens. */
@@ -29,10 +31,14 @@ export interface TokenPlacement {
  * Character offset (UTF-16 index) of each token in `text`, or −1 where it cannot be placed: the offsets of
  * `token_details[].offset` (null there). Reads the token texts in place: no string is made per token.
  */
-export function placeTokens(text: string, texts: TokenTexts): TokenPlacement {
+export function placeTokens(
+  text: string,
+  texts: TokenTexts,
+  arrays: ArraySource = FRESH_ARRAYS,
+): TokenPlacement {
   const n = texts.starts.length - 1;
-  const offsets = new Int32Array(n);
-  const ends = new Int32Array(n);
+  const offsets = arrays.int32(n);
+  const ends = arrays.int32(n);
   const { joined, starts, missing } = texts;
   let cursor = 0;
   let slack = 0;
@@ -162,8 +168,9 @@ export function cumulativeSurprisal(
   text: string,
   run: TokenRun,
   placement: TokenPlacement = placeTokens(text, run.texts),
+  arrays: ArraySource = FRESH_ARRAYS,
 ): Float64Array {
-  const out = new Float64Array(text.length + 1);
+  const out = arrays.float64(text.length + 1);
   spreadSurprisal(text.length, run.logprobs, placement, out, 1);
   let sum = 0;
   for (let i = 1; i < out.length; i++) out[i] = sum += out[i] as number;
@@ -246,8 +253,8 @@ export function charBytes(text: string): Uint8Array {
 }
 
 /** The running sum of `charBytes`: entry i is the UTF-8 bytes of characters [0, i) (length n + 1). */
-export function cumulativeBytes(text: string): Float64Array {
-  const out = new Float64Array(text.length + 1);
+export function cumulativeBytes(text: string, arrays: ArraySource = FRESH_ARRAYS): Float64Array {
+  const out = arrays.float64(text.length + 1);
   let sum = 0;
   for (let i = 0; i < text.length; i++) out[i + 1] = sum += unitBytes(text.charCodeAt(i));
   return out;
@@ -260,12 +267,15 @@ export interface WeightedSurprisal {
 }
 
 /** A character's ensemble surprisal: the weighted mean over the models that answered. */
-export function ensembleSurprisal(models: readonly WeightedSurprisal[]): Float64Array {
+export function ensembleSurprisal(
+  models: readonly WeightedSurprisal[],
+  arrays: ArraySource = FRESH_ARRAYS,
+): Float64Array {
   const first = models[0];
   if (!first) throw new RangeError('the ensemble needs at least one model');
   // One model: its own values are the ensemble's (callers do not modify them).
   if (models.length === 1 && first.weight > 0) return first.surprisal;
-  const out = new Float64Array(first.surprisal.length);
+  const out = arrays.float64(first.surprisal.length);
   let weights = 0;
   for (const { surprisal, weight } of models) {
     weights += weight;

@@ -30,6 +30,33 @@ export function concatRuns(runs: readonly TokenRun[]): TokenRun {
   return { ids, logprobs, texts: concatTokenTexts(runs.map((r) => r.texts)) };
 }
 
+/**
+ * An exactly sized copy of a run that shares nothing with the answer it was read from: its arrays in one
+ * buffer, and its texts in a string of their own. A run read from an answer is a set of views, and a slice of
+ * the answer's joined string is, in V8, a pointer into it: kept in a cache, either would keep the whole answer
+ * alive.
+ */
+export function compactRun(run: TokenRun): TokenRun {
+  const n = run.ids.length;
+  const { starts, missing } = run.texts;
+  const first = starts[0] as number;
+  // Float64 first, so every view is aligned.
+  const buffer = new ArrayBuffer(8 * n + 4 * n + 4 * (n + 1) + (missing ? n : 0));
+  const logprobs = new Float64Array(buffer, 0, n);
+  logprobs.set(run.logprobs);
+  const ids = new Int32Array(buffer, 8 * n, n);
+  ids.set(run.ids);
+  const ownStarts = new Int32Array(buffer, 12 * n, n + 1);
+  for (let k = 0; k <= n; k++) ownStarts[k] = (starts[k] as number) - first;
+  const sliced = run.texts.joined.slice(first, starts[n]);
+  // Through bytes and back: a new flat string rather than a slice of the answer's.
+  const joined = Buffer.from(sliced, 'utf16le').toString('utf16le');
+  if (!missing) return { ids, logprobs, texts: { joined, starts: ownStarts } };
+  const ownMissing = new Uint8Array(buffer, 16 * n + 4, n);
+  ownMissing.set(missing.subarray(0, n));
+  return { ids, logprobs, texts: { joined, starts: ownStarts, missing: ownMissing } };
+}
+
 /** A run from one object per token (tests, and callers holding `token_details` from the wire). */
 export function runOfTokens(
   tokens: readonly { logprob: number; text: string | null; id?: number }[],

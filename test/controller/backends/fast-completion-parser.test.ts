@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseScoredChoices } from '../../../controller/backends/fast-completion-parser.ts';
+import {
+  parseScoredChoiceBytes,
+  parseScoredChoices,
+} from '../../../controller/backends/fast-completion-parser.ts';
 import { toScoredChoice } from '../../../controller/backends/scored-choice.ts';
 import { tokenText } from '../../../controller/backends/token-texts.ts';
 import type { CompletionChoice } from '../../../controller/backends/vllm-types.ts';
@@ -151,6 +154,24 @@ describe('fast completion parser', () => {
         } else expect(Math.abs(got - want)).toBeLessThanOrEqual(Math.abs(want) * 1e-15);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('reads token texts that are not valid UTF-8 as JSON.parse reads the decoded body', () => {
+    const head = Buffer.from(
+      '{"choices":[{"index":0,"prompt_token_ids":[1,7,8],"prompt_logprobs":[null,{"7":{"logprob":-1,"rank":1,"decoded_token":"a',
+    );
+    // A lone continuation byte and a cut 3-byte sequence, then an astral character and an escape.
+    const middle = Buffer.from([0x80, 0x62, 0xe2, 0x82]);
+    const tail = Buffer.from(
+      String.raw`"}},{"8":{"logprob":-2,"rank":1,"decoded_token":"\u00e9\ud83d\ude00 \"q\""}}]}]}`,
+    );
+    const body = Buffer.concat([head, middle, tail]);
+    const want = JSON.parse(body.toString('utf8')).choices[0] as CompletionChoice;
+    const fast = parseScoredChoiceBytes(body, 1, true)![0]!.texts!;
+    const slow = toScoredChoice(want, true).texts!;
+    expect([0, 1, 2].map((k) => tokenText(fast, k))).toEqual(
+      [0, 1, 2].map((k) => tokenText(slow, k)),
     );
   });
 

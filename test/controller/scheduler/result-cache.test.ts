@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ResultCache, entryBytes, textDigest } from '../../../controller/scheduler/result-cache.ts';
 import type { ModelTextScore } from '../../../controller/scheduler/text-score.ts';
 import { runOfTokens } from '../../../controller/scoring/token-run.ts';
+import { sliceTokenTexts, tokenText } from '../../../controller/backends/token-texts.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -73,6 +74,33 @@ describe('result cache', () => {
     const key = `${cache.namespace('m')}t${textDigest('a text')}`;
     cache.set(key, score(3, 7));
     expect(cache.get(key)).toEqual(score(3, 7));
+  });
+
+  it('keeps none of the backend answer a cached run was read from', () => {
+    // Runs as the scheduler reads them: views into one answer's arrays and a slice of its joined texts.
+    const entries = 200;
+    const answerTokens = 20_000;
+    const cache = new ResultCache(1 << 30);
+    const ns = cache.namespace('m');
+    const before = liveBytes();
+    for (let i = 0; i < entries; i++) {
+      const pieces = Array.from({ length: answerTokens }, (_, k) => ` w${(i * 7 + k) % 9973}`);
+      const answer = runOfTokens(pieces.map((text, k) => ({ id: k, logprob: -1, text })));
+      const run = {
+        ids: answer.ids.subarray(100, 150),
+        logprobs: answer.logprobs.subarray(100, 150),
+        texts: sliceTokenTexts(answer.texts, 100, 150),
+      };
+      cache.set(`${ns}t${textDigest(String(i))}`, { nll: 50, tokens: 50, windows: 1, run });
+    }
+    const kept = liveBytes() - before;
+    // An answer's texts alone are ~120 KB and its arrays ~320 KB; a cached run counts under 2 KB. Keeping a
+    // slice of the answer's texts (a V8 sliced string points into its parent) measured ~125 KB per entry.
+    expect(cache.stats.bytes / entries).toBeLessThan(2_048);
+    expect(kept / entries).toBeLessThan(12_000);
+    const got = cache.get(`${ns}t${textDigest('3')}`)!.run!;
+    expect(tokenText(got.texts, 0)).toBe(` w${(3 * 7 + 100) % 9973}`);
+    expect(got.ids[49]).toBe(149);
   });
 
   it('gives each model identity its own short namespace, and drops one model without the others', () => {
