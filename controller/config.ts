@@ -185,11 +185,24 @@ export const HealthSchema = z
 export const CalibrationSchema = z
   .object({
     /**
-     * Calibration file (made by `npm run calibrate`). Percentiles, spans and flags need one; the file is checked
-     * again every `reloadMs`, so a new one takes effect without a restart. @default - none
+     * Calibration file (made by `npm run calibrate`, or by the controller itself with `makeIfMissing`). Percentiles,
+     * spans and flags need one; the file is checked again every `reloadMs`, so a new one takes effect without a
+     * restart. `EP_CALIBRATION_PATH` overrides it. @default - none
      */
     path: z.string().min(1).optional(),
     reloadMs: z.int().positive().default(30_000),
+    /**
+     * Make the file at `path` when it is missing, or when no calibration is in force (the file was refused: made
+     * for other models, or damaged), once every model is ready: the controller scores the reference corpus
+     * through its own models in the background, as one more tenant of the model queues, writes the file and puts
+     * it in force. A failed attempt is logged and retried a few times. Needs `path`. @default false
+     */
+    makeIfMissing: z.boolean().default(false),
+    /**
+     * Reference texts a self-made calibration scores, spread over the corpus's fit split: fewer is quicker but
+     * coarser (each length bucket needs 20 texts scored by every model). @default - every fit text (about 2,100)
+     */
+    maxTexts: z.int().positive().optional(),
   })
   .prefault({});
 
@@ -401,11 +414,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
   }
   const auth = { ...((raw.auth as object | undefined) ?? {}) } as Record<string, unknown>;
   if (env.EP_KEY_STORE) auth.store = env.EP_KEY_STORE;
+  const calibration = { ...((raw.calibration as object | undefined) ?? {}) } as Record<
+    string,
+    unknown
+  >;
+  // A container names the file at its own mount point (the AWS host's controller unit sets it).
+  if (env.EP_CALIBRATION_PATH) calibration.path = env.EP_CALIBRATION_PATH;
   return parseConfig({
     ...raw,
     ...(env.PORT ? { port: Number(env.PORT) } : {}),
     ...(env.HOST ? { host: env.HOST } : {}),
     ...(env.EP_LOG_LEVEL ? { logLevel: env.EP_LOG_LEVEL } : {}),
     auth,
+    ...(Object.keys(calibration).length > 0 ? { calibration } : {}),
   });
 }

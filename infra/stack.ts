@@ -143,6 +143,7 @@ export class PerplexityStack extends TerraformStack {
       ...base,
       bundleS3Uri: `s3://${BUCKET_PLACEHOLDER}/${this.artifacts.bundleKey}`,
       hostConfigS3Uri: `s3://${BUCKET_PLACEHOLDER}/${this.artifacts.hostConfigKey}`,
+      calibrationS3Uri: `s3://${BUCKET_PLACEHOLDER}/${this.artifacts.calibrationKey}`,
     };
 
     this.ingress = new Ingress(this, 'ingress', {
@@ -190,6 +191,7 @@ export class PerplexityStack extends TerraformStack {
       ],
       artifactsBucketArn: this.artifacts.bucket.arn,
       artifactsKeyPrefix: this.artifacts.keyPrefix,
+      calibrationKeyPrefix: this.artifacts.calibrationKeyPrefix,
       logGroupArn: logs.logGroup.arn,
       rootVolumeGiB: s.rootVolumeGiB,
       healthCheckGraceSeconds: s.healthCheckGraceSeconds,
@@ -238,7 +240,12 @@ export class PerplexityStack extends TerraformStack {
     output(
       'artifacts_bucket',
       this.artifacts.bucket.bucket,
-      'Bucket holding the controller bundle',
+      'Bucket holding the controller bundle, the host config and the calibration (calibration_s3_uri)',
+    );
+    output(
+      'calibration_s3_uri',
+      `s3://${this.artifacts.bucket.bucket}/${this.artifacts.calibrationKey}`,
+      'The deployment calibration file: made by the first healthy host; replace it to re-calibrate (hosts load it within two minutes)',
     );
     output(
       'autoscaling_group',

@@ -2,11 +2,13 @@
  * @module
  * `npm run build`: bundles the controller into ONE ES module, `dist/controller.mjs`, that runs on a bare Node 20+
  * with no node_modules (the AWS hosts run it in the official Node image; the stack uploads it to S3).
- * Everything is bundled except Node's builtins, including the web pages' compiled scripts and styles. CommonJS dependencies (pino, ...) call `require` and read
+ * Everything is bundled except Node's builtins, including the web pages' compiled scripts and styles and the
+ * calibration reference corpus. CommonJS dependencies (pino, ...) call `require` and read
  * `__dirname`, which ES modules lack, so a banner defines both from `import.meta.url`.
  *
  * Usage: npm run build [-- --entry controller/main.ts --out dist/controller.mjs]
  */
+import { REFERENCE_CORPUS_PATH } from '../controller/calibration/reference-corpus.ts';
 import { embedWebAssets } from './lib/embed-web-assets.ts';
 import { isMainModule } from './lib/main-module.ts';
 import { createHash } from 'node:crypto';
@@ -74,7 +76,11 @@ export async function buildControllerBundle(opts: BundleOptions = {}): Promise<B
     // Entries outside the repository (test fixtures) still resolve packages from its node_modules.
     nodePaths: [resolve(ROOT, 'node_modules')],
     banner: { js: BANNER },
-    define: { __EP_PARSE_WORKER_SOURCE__: JSON.stringify(workerSource) },
+    define: {
+      __EP_PARSE_WORKER_SOURCE__: JSON.stringify(workerSource),
+      // The reference corpus (~3 MB) rides in the one file too: a host makes its calibration from it.
+      __EP_REFERENCE_CORPUS__: JSON.stringify(readFileSync(REFERENCE_CORPUS_PATH, 'utf8')),
+    },
     // The docs page and the playground: compiled now and carried inside the bundle.
     plugins: [embedWebAssets()],
     sourcemap: false,

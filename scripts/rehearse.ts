@@ -11,7 +11,7 @@
  * Prints a phase table and a last line `rehearsal: ok …`, or `rehearsal: FAILED at <phase>: <message>`.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { assertApplied, type Outputs } from './rehearse/assert-state.ts';
 import { awsCli, awsClientEnv, cleanEnv } from './rehearse/aws-env.ts';
 import {
   waitForAllModels,
+  waitForCalibrationMaking,
   loadBalancerPath,
   runOutputCommand,
   score,
@@ -387,6 +388,50 @@ export async function rehearse(o: RehearsalOptions): Promise<{ log: PhaseLog; su
         return ensemble;
       },
       (e) => `200 with the key (ensemble ${JSON.stringify(e ?? {}).slice(0, 80)}), 401 without`,
+    );
+
+    await log.run(
+      'calibration',
+      async () => {
+        const uri = outputs.calibration_s3_uri ?? '';
+        const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) ?? [];
+        if (!bucket || !key) throw new Error(`output calibration_s3_uri is ${uri || 'missing'}`);
+        // A deployment's first boot finds no calibration in the bucket; the controller makes one from its models.
+        if (!host!.output.includes(`no calibration in ${uri} yet`))
+          throw new Error(`the boot script did not look for the calibration at ${uri}`);
+        const status = await waitForCalibrationMaking(
+          `${base}/v1/calibration`,
+          15_000,
+          throughLoadBalancer(lb),
+        );
+        // The sync with the real AWS CLI: the file a controller made goes up (a stand-in file: the real one
+        // takes minutes)...
+        const file = join(host!.root, 'var/lib/ep/calibration/calibration.json');
+        writeFileSync(file, '{"rehearsal": "a calibration file made on this host"}\n');
+        const up = await host!.runScript('/opt/ep/bin/ep-calibration-sync.sh');
+        if (up.code !== 0 || !/uploaded this host's calibration/.test(up.output))
+          throw new Error(`the calibration sync did not upload: ${up.output.trim().slice(-300)}`);
+        const head = (await awsCli(env, [
+          's3api',
+          'head-object',
+          '--bucket',
+          bucket,
+          '--key',
+          key,
+        ])) as {
+          ContentLength?: number;
+        };
+        // ...and an operator's deletion of the object removes the host's copy, so the controller makes afresh.
+        await awsCli(env, ['s3api', 'delete-object', '--bucket', bucket, '--key', key]);
+        const down = await host!.runScript('/opt/ep/bin/ep-calibration-sync.sh');
+        if (down.code !== 0 || existsSync(file))
+          throw new Error(
+            `the deleted object's local copy stayed: ${down.output.trim().slice(-300)}`,
+          );
+        return { texts: status.texts_total ?? 0, bytes: head.ContentLength ?? 0 };
+      },
+      (r) =>
+        `controller making its own from ${r.texts} reference texts; sync uploaded ${r.bytes} B, then removed the copy of a deleted object`,
     );
 
     await log.run(

@@ -10,6 +10,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { CalibrationSource } from '../calibration/calibration-source.ts';
+import type { SelfCalibration } from '../calibration/self-calibration.ts';
 import type { ControllerConfig } from '../config.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
@@ -33,6 +34,8 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** The calibration in force. @default - none (percentiles are null; spans and flags are refused) */
   readonly calibration?: CalibrationSource;
+  /** Makes the calibration when none is in force; its progress shows at `GET /v1/calibration`. @default - none */
+  readonly selfCalibration?: SelfCalibration;
   /**
    * Authentication for the scoring routes (`api/middleware/api-key-auth.ts`).
    * @default - none: every caller may score (local experiments only)
@@ -107,7 +110,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono {
   registerPerplexityRoute(app, config, scoring, streams);
   registerLegacyRoutes(app, config, scoring);
   registerStatusRoutes(app, config, registry, deps.keysLoaded);
-  registerCalibrationRoute(app, calibration, () => registry.fingerprints());
+  registerCalibrationRoute(app, calibration, () => registry.fingerprints(), deps.selfCalibration);
   if (deps.metrics) {
     if (config.auth.metricsRequireKey && deps.authenticate) app.use('/metrics', deps.authenticate);
     registerMetricsRoute(app, deps.metrics);

@@ -31,9 +31,9 @@ const ThresholdSchema = z.object({
 
 export const CalibrationResponseSchema = z
   .object({
-    state: z.enum(['none', 'pending', 'loaded', 'refused']).openapi({
+    state: z.enum(['none', 'pending', 'loaded', 'refused', 'making']).openapi({
       description:
-        '`loaded`: percentiles and flags are available. `none`: no file yet. `pending`: waiting for every model to be discovered. `refused`: the file is damaged or was made for other models (see `message`)',
+        '`loaded`: percentiles and flags are available. `none`: no file yet. `pending`: waiting for every model to be discovered. `refused`: the file is damaged or was made for other models (see `message`). `making`: no calibration is in force and the controller is making one (`calibration.makeIfMissing`; progress in `self_calibration`)',
     }),
     message: z.string().optional(),
     default_window_chars: z
@@ -72,6 +72,23 @@ export const CalibrationResponseSchema = z
         thresholds: z.array(ThresholdSchema),
       })
       .optional(),
+    self_calibration: z
+      .object({
+        state: z.enum(['idle', 'making', 'waiting', 'gave_up']).openapi({
+          description:
+            '`making`: scoring the reference corpus now. `waiting`: the last attempt failed (`last_error`), another starts at `next_attempt_at`. `gave_up`: no more attempts until the controller restarts. `idle`: the last attempt put its file in force',
+        }),
+        attempts: z.int().openapi({ description: 'attempts since the controller started' }),
+        texts_done: z.int().optional().openapi({ description: 'reference texts scored so far' }),
+        texts_total: z.int().optional().openapi({ description: 'reference texts to score' }),
+        last_error: z.string().optional(),
+        next_attempt_at: z.string().optional().openapi({ description: 'ISO 8601' }),
+      })
+      .optional()
+      .openapi({
+        description:
+          'present once the controller has tried to make its own calibration (`calibration.makeIfMissing`)',
+      }),
     deployment: z.object({
       models: z.array(FingerprintSchema).nullable().openapi({
         description: 'the models this controller serves; null until every model is discovered',

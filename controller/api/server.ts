@@ -11,6 +11,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { startAuthentication } from '../auth/authentication.ts';
 import { CalibrationSource } from '../calibration/calibration-source.ts';
+import { SelfCalibration } from '../calibration/self-calibration.ts';
 import type { ControllerConfig } from '../config.ts';
 import { ModelRegistry } from '../models/model-registry.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -45,6 +46,8 @@ export interface RunningController {
   readonly registry: ModelRegistry;
   /** The calibration in force; `use()` installs one made in-process (the local stack). */
   readonly calibration: CalibrationSource;
+  /** Makes the calibration file when none is in force (`calibration.makeIfMissing`); else undefined. */
+  readonly selfCalibration: SelfCalibration | undefined;
   readonly server: Server;
   /** Stops accepting, waits for in-flight requests (up to `shutdownMs`), closes backend pools. */
   close(): Promise<void>;
@@ -56,6 +59,8 @@ export interface AssembledController {
   readonly registry: ModelRegistry;
   /** Reads `calibration.path` once `start()`ed. */
   readonly calibration: CalibrationSource;
+  /** Makes the calibration file once `start()`ed (`calibration.makeIfMissing` with a path); else undefined. */
+  readonly selfCalibration: SelfCalibration | undefined;
   /** Stops reloading keys and the calibration file, and closes the backend pools. */
   close(): Promise<void>;
 }
@@ -82,10 +87,12 @@ export async function assembleController(
     fingerprints: () => registry.fingerprints(),
     logger,
   });
+  const selfCalibration = selfCalibrationFor(config, calibration, registry, logger);
   const app = createApp({
     config,
     registry,
     calibration,
+    ...(selfCalibration ? { selfCalibration } : {}),
     logger,
     ...(authenticate ? { authenticate } : {}),
     ...(instrument ? { instrument } : {}),
@@ -96,8 +103,10 @@ export async function assembleController(
     app,
     registry,
     calibration,
+    selfCalibration,
     async close() {
       auth?.stop();
+      await selfCalibration?.stop();
       calibration.stop();
       await registry.close();
     },
@@ -113,6 +122,7 @@ export async function startController(
     app,
     registry,
     calibration,
+    selfCalibration,
     close: closeParts,
   } = await assembleController(config, {
     ...options,
@@ -145,6 +155,7 @@ export async function startController(
   );
   await registry.start();
   await calibration.start();
+  selfCalibration?.start();
 
   // Responses still being produced when shutdown starts tell their clients not to reuse the connection.
   const open = new Set<ServerResponse>();
@@ -165,7 +176,28 @@ export async function startController(
       clearTimeout(timer);
       await closeParts();
     })());
-  return { url, port, registry, calibration, server, close };
+  return { url, port, registry, calibration, selfCalibration, server, close };
+}
+
+function selfCalibrationFor(
+  config: ControllerConfig,
+  source: CalibrationSource,
+  registry: ModelRegistry,
+  logger: Logger,
+): SelfCalibration | undefined {
+  const { path, makeIfMissing, maxTexts } = config.calibration;
+  if (!makeIfMissing) return undefined;
+  if (!path) {
+    logger.warn('calibration.makeIfMissing needs calibration.path; no calibration will be made');
+    return undefined;
+  }
+  return new SelfCalibration({
+    path,
+    source,
+    registry,
+    logger,
+    ...(maxTexts !== undefined ? { maxTexts } : {}),
+  });
 }
 
 /** Behind `auth.trustedProxies` proxies the client is named by `X-Forwarded-For`, else by the TCP peer. */

@@ -15,6 +15,12 @@ export interface ReferenceText {
   text: string;
 }
 
+/**
+ * The corpus file's text, put in by the bundler (scripts/build-bundle.ts): a host runs the single-file bundle,
+ * which has no corpus file beside it, and makes its own calibration from this.
+ */
+declare const __EP_REFERENCE_CORPUS__: string | undefined;
+
 export const REFERENCE_CORPUS_NAME = 'ep-reference-en';
 export const REFERENCE_CORPUS_VERSION = '1';
 export const REFERENCE_CORPUS_PATH = fileURLToPath(
@@ -27,8 +33,12 @@ export interface LoadedCorpus {
   sha256: string;
 }
 
-export function loadReferenceCorpus(path = REFERENCE_CORPUS_PATH): LoadedCorpus {
-  const raw = readFileSync(path, 'utf8');
+/** @param path a corpus file @default the shipped corpus (embedded in the bundle, else read from its file) */
+export function loadReferenceCorpus(path?: string): LoadedCorpus {
+  const raw =
+    path === undefined && typeof __EP_REFERENCE_CORPUS__ === 'string'
+      ? __EP_REFERENCE_CORPUS__
+      : readFileSync(path ?? REFERENCE_CORPUS_PATH, 'utf8');
   const texts = raw
     .split('\n')
     .filter((line) => line.trim())

@@ -1,7 +1,8 @@
 /**
  * @module
  * Artifacts: a private, encrypted S3 bucket holding what hosts download at boot: the controller bundle (a
- * TerraformAsset, re-uploaded under a new content-addressed key whenever it changes) and the host config JSON.
+ * TerraformAsset, re-uploaded under a new content-addressed key whenever it changes), the host config JSON, and
+ * the deployment's calibration file, which the hosts themselves write (not a Terraform object).
  * `forceDestroy` lets `cdktf destroy` empty and delete the bucket.
  */
 import { basename } from 'node:path';
@@ -38,6 +39,13 @@ export class Artifacts extends Construct {
   readonly bundleKey: string;
   /** Object key of the host config JSON. */
   readonly hostConfigKey: string;
+  /**
+   * Key prefix (no trailing slash) of the deployment's calibration, which hosts write: not a Terraform object
+   * (the first host to make the file uploads it; an operator may replace it).
+   */
+  readonly calibrationKeyPrefix: string;
+  /** Object key of the calibration file. */
+  readonly calibrationKey: string;
   /** The objects hosts download at boot. */
   readonly objects: S3Object[];
 
@@ -98,6 +106,8 @@ export class Artifacts extends Construct {
       contentType: 'text/javascript',
     });
 
+    this.calibrationKeyPrefix = `${this.keyPrefix}/calibration`;
+    this.calibrationKey = `${this.calibrationKeyPrefix}/calibration.json`;
     this.hostConfigKey = `${this.keyPrefix}/host-config.json`;
     const configObject = new S3Object(this, 'host-config-object', {
       bucket: this.bucket.id,

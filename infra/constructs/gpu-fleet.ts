@@ -110,6 +110,11 @@ export interface GpuFleetProps {
   readonly artifactsBucketArn: string;
   /** Key prefix in the artifacts bucket the hosts may read (no trailing slash). */
   readonly artifactsKeyPrefix: string;
+  /**
+   * Key prefix in the artifacts bucket the hosts may write (no trailing slash): the deployment's calibration
+   * file, uploaded by the first host that makes it.
+   */
+  readonly calibrationKeyPrefix: string;
   /** ARN of the log group the hosts write to (as the provider reports it, without `:*`). */
   readonly logGroupArn: string;
   /**
@@ -246,6 +251,13 @@ export class GpuFleet extends Construct {
           effect: 'Allow',
           actions: ['s3:GetObject'],
           resources: [`${props.artifactsBucketArn}/${props.artifactsKeyPrefix}/*`],
+        },
+        {
+          // The calibration file the first healthy host makes (ep-calibration-sync.sh); nothing else is writable.
+          sid: 'WriteCalibration',
+          effect: 'Allow',
+          actions: ['s3:PutObject'],
+          resources: [`${props.artifactsBucketArn}/${props.calibrationKeyPrefix}/*`],
         },
         {
           sid: 'ListArtifacts',

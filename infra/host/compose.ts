@@ -97,6 +97,7 @@ function header(opts: ComposeOptions): string {
 # One box with NVIDIA GPUs and the NVIDIA Container Toolkit, no AWS: the same containers as an AWS host.
 #   npm run build        # dist/controller.mjs, mounted into the controller container
 #   mkdir -p .cache/ep-keys && npm run keys -- create --name me --store file:.cache/ep-keys/keys.json
+#   mkdir -p .cache/ep-calibration && sudo chown 1000 .cache/ep-calibration  # the controller (uid 1000) makes its calibration there
 #   HF_TOKEN=hf_... docker compose -f images/compose.yaml up -d
 # The API listens on port ${opts.controllerPort ?? 8000} of the box; vLLM only on 127.0.0.1 (ports ${ports.join(', ')}).
 `;

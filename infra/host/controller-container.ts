@@ -13,6 +13,10 @@ export const DEFAULT_NODE_IMAGE = 'node:22-slim';
 export const CONTROLLER_CONTAINER = 'ep-controller';
 /** Config path inside the controller container (`EP_CONFIG`). */
 export const CONTAINER_CONFIG_PATH = '/etc/ep/config.json';
+/** Directory of the calibration file inside the controller container (the host's is mounted there). */
+export const CONTAINER_CALIBRATION_DIR = '/var/lib/ep/calibration';
+/** The calibration file the controller reads, and makes when it is missing (`EP_CALIBRATION_PATH`). */
+export const CALIBRATION_FILE = 'calibration.json';
 
 export function controllerContainer(nodeImage: string): ContainerSpec {
   return {
@@ -26,7 +30,11 @@ export function controllerContainer(nodeImage: string): ContainerSpec {
     init: true,
     // The `node` user (uid 1000) of the official images: the controller never needs root.
     user: 'node',
-    env: { EP_CONFIG: CONTAINER_CONFIG_PATH, NODE_ENV: 'production' },
+    env: {
+      EP_CONFIG: CONTAINER_CONFIG_PATH,
+      EP_CALIBRATION_PATH: `${CONTAINER_CALIBRATION_DIR}/${CALIBRATION_FILE}`,
+      NODE_ENV: 'production',
+    },
     secretEnv: [],
     volumes: [
       { hostPath: HOST_PATHS.bundleDir, composeSource: '../dist', target: '/app', readOnly: true },
@@ -35,6 +43,13 @@ export function controllerContainer(nodeImage: string): ContainerSpec {
         composeSource: './compose.config.json',
         target: CONTAINER_CONFIG_PATH,
         readOnly: true,
+      },
+      // Written by the controller (its own calibration) and by the host's calibration sync.
+      {
+        hostPath: HOST_PATHS.calibrationDir,
+        composeSource: '../.cache/ep-calibration',
+        target: CONTAINER_CALIBRATION_DIR,
+        readOnly: false,
       },
       // Compose only: the local key file (the AWS host reads keys from Secrets Manager).
       { composeSource: '../.cache/ep-keys', target: '/var/lib/ep/keys', readOnly: true },

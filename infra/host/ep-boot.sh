@@ -2,8 +2,9 @@
 # Ensembled Perplexity host bootstrap, run by ep-boot.service on every boot (cloud-init writes it, its units
 # and /etc/ep/host.env). It mounts the model cache, starts pulling the images, waits for the Hugging Face
 # token, fetches the controller bundle and its config, downloads every model it can (each on its own), then
-# starts one vLLM container per downloaded model and the controller. A model that could not be downloaded is
-# reported (this log, the ModelsUnavailable metric) and left stopped; the others are served.
+# starts one vLLM container per downloaded model and the controller (with the deployment's calibration file from
+# the artifacts bucket, when there is one yet). A model that could not be downloaded is reported (this log, the
+# ModelsUnavailable metric) and left stopped; the others are served.
 # Re-running it is safe: a disk with a filesystem is never formatted, units are started, never duplicated.
 set -euo pipefail
 # Command substitutions such as $(prepare_storage) must stop on errors too.
@@ -15,6 +16,9 @@ EP_ETC_DIR="${EP_ETC_DIR:-/etc/ep}"
 EP_BUNDLE_DIR="${EP_BUNDLE_DIR:-/opt/ep/controller}"
 EP_CACHE_LINK="${EP_CACHE_LINK:-/var/lib/ep/hf-cache}"
 EP_VLLM_CACHE_LINK="${EP_VLLM_CACHE_LINK:-/var/lib/ep/vllm-cache}"
+EP_CALIBRATION_DIR="${EP_CALIBRATION_DIR:-/var/lib/ep/calibration}"
+EP_CALIBRATION_SYNC="${EP_CALIBRATION_SYNC:-/opt/ep/bin/ep-calibration-sync.sh}"
+export EP_CALIBRATION_DIR
 # Where the Deep Learning AMI mounts the instance store, where we mount it on other AMIs, and the fallback
 # on the root volume for instance types without one.
 EP_DLAMI_NVME="${EP_DLAMI_NVME:-/opt/dlami/nvme}"
@@ -299,6 +303,9 @@ main() {
   wait_for_hf_token
   fetch_s3 "$EP_BUNDLE_S3_URI" "$EP_BUNDLE_DIR/controller.mjs" "${EP_BUNDLE_SHA256:-}"
   fetch_s3 "$EP_HOST_CONFIG_S3_URI" "$EP_ETC_DIR/host-config.json"
+  # The calibration directory the controller mounts, with the deployment's file in it if the bucket has one. The
+  # first boot of a deployment finds none: the controller makes it, the watchdog uploads it.
+  "$EP_CALIBRATION_SYNC" || log "calibration sync failed; the controller keeps or makes its own"
   wait "$pulls" || die "could not pull $EP_IMAGES"
 
   # (cloud-init's runcmd ran daemon-reload after writing the units; later boots find them on disk.)

@@ -6,7 +6,9 @@
 #  - after the boot script finished, marks the host Unhealthy in its Auto Scaling group (which replaces it) when
 #    it has failed for EP_WATCHDOG_MINUTES in a row: the controller does not answer, or fewer than EP_MIN_MODELS
 #    models are ready although enough were downloaded. A host whose models could not be downloaded is left alone:
-#    a replacement would fail the same way.
+#    a replacement would fail the same way;
+#  - after the boot script finished, syncs the calibration file with the artifacts bucket (ep-calibration-sync.sh:
+#    uploads the file the controller made, downloads a newer one from the bucket).
 set -euo pipefail
 
 EP_HOST_ENV="${EP_HOST_ENV:-/etc/ep/host.env}"
@@ -17,6 +19,7 @@ EP_WATCHDOG_INTERVAL="${EP_WATCHDOG_INTERVAL:-60}"
 EP_IDLE_MINUTES="${EP_IDLE_MINUTES:-5}"
 EP_WATCHDOG_ROUNDS="${EP_WATCHDOG_ROUNDS:-0}"
 EP_BOOT_UNIT="${EP_BOOT_UNIT:-ep-boot.service}"
+EP_CALIBRATION_SYNC="${EP_CALIBRATION_SYNC:-/opt/ep/bin/ep-calibration-sync.sh}"
 
 log() { echo "ep-watchdog: $*" >&2; }
 
@@ -75,7 +78,7 @@ set_protection() {
 main() {
   INSTANCE_ID=$(imds instance-id)
   PROTECTED=0
-  local failing=0 idle=0 round=0 requests
+  local failing=0 idle=0 round=0 requests booted
   log "watching $INSTANCE_ID in $EP_ASG_NAME: unhealthy after $EP_WATCHDOG_MINUTES failing minutes"
   while ((EP_WATCHDOG_ROUNDS == 0 || round < EP_WATCHDOG_ROUNDS)); do
     round=$((round + 1))
@@ -96,7 +99,12 @@ main() {
 
     # Only a booted host is judged: while the boot script runs (pulling, waiting for the token, downloading) the
     # host is not failing, it is starting.
-    if systemctl is-active --quiet "$EP_BOOT_UNIT" && host_failing; then
+    booted=0
+    if systemctl is-active --quiet "$EP_BOOT_UNIT"; then
+      booted=1
+      "$EP_CALIBRATION_SYNC" || log "calibration sync failed"
+    fi
+    if ((booted == 1)) && host_failing; then
       failing=$((failing + 1))
       log "host failing for $failing round(s) (controller down, or fewer than $EP_MIN_MODELS models ready)"
       if ((failing * EP_WATCHDOG_INTERVAL >= EP_WATCHDOG_MINUTES * 60)); then

@@ -43,6 +43,9 @@ export function controllerConfigFor(
     })),
     ...(opts.minModels !== undefined ? { minModels: opts.minModels } : {}),
     auth: { store: opts.keyStore, ...(opts.region ? { region: opts.region } : {}) },
+    // The container names the file (EP_CALIBRATION_PATH, controller-container.ts); the controller makes it on
+    // the first boot with every model ready, and loads a newer one the host puts in place.
+    calibration: { makeIfMissing: true },
   };
 }
 

@@ -32,6 +32,14 @@ export const HOST_PATHS = {
   vllmCache: '/var/lib/ep/vllm-cache',
   /** The watchdog (ep-watchdog.service). */
   watchdogScript: '/opt/ep/bin/ep-watchdog.sh',
+  /** Keeps the calibration file and its copy in the artifacts bucket in step (run by boot script and watchdog). */
+  calibrationSyncScript: '/opt/ep/bin/ep-calibration-sync.sh',
+  /**
+   * The controller's calibration file lives here (`calibration.json`), mounted read-write into the controller
+   * container at the same path: the controller makes the file on the first healthy boot, the sync script copies
+   * it to and from the artifacts bucket. Owned by the container's user (uid 1000).
+   */
+  calibrationDir: '/var/lib/ep/calibration',
   systemdDir: '/etc/systemd/system',
 } as const;
 

@@ -63,6 +63,12 @@ export interface HostSettings {
   readonly bundleSha256?: string;
   /** S3 location of the rendered host config JSON (`s3://bucket/key`). */
   readonly hostConfigS3Uri: string;
+  /**
+   * S3 location of the deployment's calibration file (`s3://bucket/key`): the first host to make one uploads it,
+   * every host downloads a newer one (ep-calibration-sync.sh). The host role may write this key's prefix.
+   * @default - none: each host keeps the calibration it makes on its own disk
+   */
+  readonly calibrationS3Uri?: string;
   /** Secrets Manager id of the Hugging Face token (the secret's value is the plain token string). */
   readonly hfTokenSecretId: string;
   /** Secrets Manager id of the API key store. */

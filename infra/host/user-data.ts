@@ -33,6 +33,7 @@ export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 const BOOT_SCRIPT = new URL('./ep-boot.sh', import.meta.url);
 const DOWNLOAD_SCRIPT = new URL('./download-models.py', import.meta.url);
 const WATCHDOG_SCRIPT = new URL('./ep-watchdog.sh', import.meta.url);
+const CALIBRATION_SYNC_SCRIPT = new URL('./ep-calibration-sync.sh', import.meta.url);
 
 /** Host-side metrics namespace (the stack grants `cloudwatch:PutMetricData` for this namespace only). */
 export const HOST_METRICS_NAMESPACE = 'EnsembledPerplexity';
@@ -73,6 +74,7 @@ export function renderHostEnv(
     EP_BUNDLE_S3_URI: settings.bundleS3Uri,
     EP_BUNDLE_SHA256: settings.bundleSha256 ?? '',
     EP_HOST_CONFIG_S3_URI: settings.hostConfigS3Uri,
+    EP_CALIBRATION_S3_URI: settings.calibrationS3Uri ?? '',
     EP_DOWNLOAD_UNIT: units.download,
     EP_SERVER_UNITS: units.servers.join(' '),
     // Each vLLM unit, the download marker of its model (download-models.py's naming) and its served name.
@@ -114,6 +116,14 @@ export function hostFiles(settings: HostSettings): HostFile[] {
       `hostConfigS3Uri must look like s3://bucket/key, got ${settings.hostConfigS3Uri}`,
     );
   }
+  if (
+    settings.calibrationS3Uri !== undefined &&
+    !/^s3:\/\/[^/]+\/.+/.test(settings.calibrationS3Uri)
+  ) {
+    throw new Error(
+      `calibrationS3Uri must look like s3://bucket/key, got ${settings.calibrationS3Uri}`,
+    );
+  }
   const placed = placeHostModels(settings);
   const c = hostContainers(placed, settings);
   const serverUnits = [...placed.map(vllmUnitName), unitName(c.controller.name)];
@@ -131,6 +141,7 @@ export function hostFiles(settings: HostSettings): HostFile[] {
     file(HOST_PATHS.bootScript, readFileSync(BOOT_SCRIPT, 'utf8'), '0755'),
     file(HOST_PATHS.downloadScript, readFileSync(DOWNLOAD_SCRIPT, 'utf8')),
     file(HOST_PATHS.watchdogScript, readFileSync(WATCHDOG_SCRIPT, 'utf8'), '0755'),
+    file(HOST_PATHS.calibrationSyncScript, readFileSync(CALIBRATION_SYNC_SCRIPT, 'utf8'), '0755'),
     file(`${HOST_PATHS.systemdDir}/${BOOT_UNIT}`, bootUnit()),
     file(`${HOST_PATHS.systemdDir}/${WATCHDOG_UNIT}`, watchdogUnit()),
     file(`${HOST_PATHS.systemdDir}/${BOOT_LOG_UNIT}`, bootLogUnit(settings.nodeImage)),

@@ -5,31 +5,21 @@
  * run the controller's own detection code on these, so they agree with the API by construction.
  */
 import { request } from 'undici';
-import type { AnsweredModel } from '../../controller/calibration/detection-figures.ts';
+import type { TextResult } from '../../controller/api/schemas.ts';
+import { answeredModels, wireRuns } from '../../controller/calibration/answered-models.ts';
+import { scoreInBatches } from '../../controller/calibration/make-calibration.ts';
+import type { ScoreBatch, ScoredText } from '../../controller/calibration/make-calibration.ts';
 import type { ModelFingerprint } from '../../controller/calibration/model-set.ts';
-import { runOfTokens } from '../../controller/scoring/token-run.ts';
+
+export type { ScoredText };
 
 export interface Endpoint {
   readonly url: string;
   readonly apiKey?: string;
 }
 
-export interface ScoredText {
-  readonly text: string;
-  /** The models that answered, in the endpoint's order; empty when the text has no result. */
-  readonly models: AnsweredModel[];
-}
-
-interface TokenDetail {
-  text: string | null;
-  logprob: number;
-}
 interface PerplexityResponse {
-  results: {
-    index: number;
-    error?: { message: string };
-    models: Record<string, { bits_per_byte?: number; token_details?: TokenDetail[] }>;
-  }[];
+  results: (TextResult & { error?: { message: string } })[];
 }
 
 class HttpStatusError extends Error {
@@ -103,47 +93,35 @@ export interface ScoreOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** Scores one batch through the endpoint (one request, retried on a 5xx or 429). */
+export function scoreBatchOverHttp(
+  endpoint: Endpoint,
+  weights: ReadonlyMap<string, number>,
+): ScoreBatch {
+  return async (texts) => {
+    const res = await withRetries(() =>
+      call<PerplexityResponse>(endpoint, 'POST', '/v1/perplexity', {
+        texts,
+        details: 'tokens',
+      }),
+    );
+    const out = texts.map((text): ScoredText => ({ text, models: [] }));
+    for (const r of res.results) {
+      if (!r.error)
+        out[r.index] = {
+          text: texts[r.index] as string,
+          models: answeredModels(r, wireRuns(r), weights),
+        };
+    }
+    return out;
+  };
+}
+
 export async function scoreForDetection(
   endpoint: Endpoint,
   texts: readonly string[],
   options: ScoreOptions,
 ): Promise<ScoredText[]> {
-  const batch = options.batch ?? 32;
-  const out: ScoredText[] = new Array<ScoredText>(texts.length);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < texts.length) {
-      const start = next;
-      next += batch;
-      const slice = texts.slice(start, start + batch);
-      const res = await withRetries(() =>
-        call<PerplexityResponse>(endpoint, 'POST', '/v1/perplexity', {
-          texts: slice,
-          details: 'tokens',
-        }),
-      );
-      for (const r of res.results) {
-        const text = slice[r.index] as string;
-        const models: AnsweredModel[] = [];
-        if (!r.error) {
-          for (const [name, m] of Object.entries(r.models)) {
-            if (m.token_details && typeof m.bits_per_byte === 'number') {
-              models.push({
-                name,
-                weight: options.weights.get(name) ?? 1,
-                bits_per_byte: m.bits_per_byte,
-                run: runOfTokens(m.token_details),
-              });
-            }
-          }
-        }
-        out[start + r.index] = { text, models };
-      }
-      done += slice.length;
-      options.onProgress?.(done, texts.length);
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency ?? 2 }, worker));
-  return out;
+  const { weights, ...batching } = options;
+  return scoreInBatches(texts, scoreBatchOverHttp(endpoint, weights), batching);
 }

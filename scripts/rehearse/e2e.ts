@@ -161,6 +161,40 @@ export async function waitForAllModels(
   }
 }
 
+/**
+ * Polls `GET /v1/calibration` until the controller is making its own calibration (it checks every few seconds
+ * once every model is ready).
+ * @returns the progress it shows
+ */
+export async function waitForCalibrationMaking(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string>,
+): Promise<{ texts_done?: number; texts_total?: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const res = await request(url, { headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
+      const body = (await res.body.json().catch(() => ({}))) as {
+        state?: string;
+        message?: string;
+        self_calibration?: { texts_done?: number; texts_total?: number };
+      };
+      if (res.statusCode === 200 && body.state === 'making' && body.self_calibration)
+        return body.self_calibration;
+      last = `${res.statusCode} ${body.state ?? ''}: ${body.message ?? ''}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} did not show the controller making its calibration within ${timeoutMs / 1000} s (last: ${last})`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** The headers a request has after CloudFront and the load balancer: the rule's headers and forwarded-for. */
 export function throughLoadBalancer(
   path: LoadBalancerPath,

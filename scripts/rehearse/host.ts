@@ -116,6 +116,8 @@ export interface BootedHost {
   downloaded(): { models: string[]; tokenLength: number } | undefined;
   /** The log of one container. */
   containerLog(name: string): string;
+  /** Runs another of the host's scripts (a host path, e.g. the calibration sync) as the boot script ran. */
+  runScript(hostPath: string, timeoutMs?: number): Promise<{ code: number | null; output: string }>;
   /** Stops every container and the metadata server. */
   shutdown(): Promise<void>;
 }
@@ -141,6 +143,26 @@ function pathEnv(root: string, script: string): Record<string, string> {
     EP_MD_DEVICE: p('/dev/md/ep-cache'),
     EP_RETRY_SLEEP: '1',
   };
+}
+
+/** Runs a bash script to its end (killed after `timeoutMs`); stdout and stderr together. */
+function runBash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', [script], { env, cwd, detached: false });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (c) => {
+      clearTimeout(timer);
+      resolve({ code: c, output: out });
+    });
+  });
 }
 
 /**
@@ -196,6 +218,8 @@ export async function bootHost(o: BootOptions): Promise<BootedHost> {
       const f = join(state, `${name}.log`);
       return existsSync(f) ? readFileSync(f, 'utf8') : '';
     },
+    runScript: (hostPath, timeoutMs) =>
+      runBash(join(root, hostPath), env, o.repoRoot, timeoutMs ?? 60_000),
     shutdown: async () => {
       for (const c of Object.values(host.containers())) {
         try {
@@ -207,17 +231,7 @@ export async function bootHost(o: BootOptions): Promise<BootedHost> {
       await new Promise<void>((resolve) => imds.close(() => resolve()));
     },
   };
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('bash', [script], { env, cwd: o.repoRoot, detached: false });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 180_000);
-    child.on('close', (c) => {
-      clearTimeout(timer);
-      resolve({ code: c, output: out });
-    });
-  });
+  const { code, output } = await runBash(script, env, o.repoRoot, o.timeoutMs ?? 180_000);
   (host as { output: string }).output = output;
   writeFileSync(join(root, '.rehearsal', 'ep-boot.log'), output);
   if (code !== 0) {

@@ -52,6 +52,23 @@ describe('controller config', () => {
     });
   });
 
+  it('takes the calibration file path from EP_CALIBRATION_PATH (a container names its own mount)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-config-'));
+    dirs.push(dir);
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify({ models, calibration: { makeIfMissing: true } }));
+    expect(loadConfig({ EP_CONFIG: path }).calibration).toEqual({
+      reloadMs: 30_000,
+      makeIfMissing: true,
+    });
+    expect(
+      loadConfig({ EP_CONFIG: path, EP_CALIBRATION_PATH: '/var/lib/ep/calibration/c.json' })
+        .calibration,
+    ).toEqual({ path: '/var/lib/ep/calibration/c.json', reloadMs: 30_000, makeIfMissing: true });
+    writeFileSync(path, JSON.stringify({ models }));
+    expect(loadConfig({ EP_CONFIG: path }).calibration.makeIfMissing).toBe(false);
+  });
+
   it.each(['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost'])(
     'allows legacy.openAccess on loopback host %s',
     (host) => {

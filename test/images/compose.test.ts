@@ -36,6 +36,7 @@ const SOURCES: Record<string, string> = {
   '/opt/ep/bin/download-models.py': '../infra/host/download-models.py',
   '/opt/ep/controller': '../dist',
   '/etc/ep/host-config.json': './compose.config.json',
+  '/var/lib/ep/calibration': '../.cache/ep-calibration',
 };
 /** The host's env file holds exactly these secrets. */
 const ENV_FILES: Record<string, string[]> = { '/etc/ep/hf.env': ['HF_TOKEN'] };

@@ -26,6 +26,7 @@ describe.runIf(runRehearsalSuites())('npm run rehearse', () => {
         'first-key',
         'ready',
         'score',
+        'calibration',
         'revoke',
         'destroy',
         'verify-empty',

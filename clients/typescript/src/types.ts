@@ -170,8 +170,11 @@ export interface ModelFingerprint {
 
 /** `GET /v1/calibration` */
 export interface CalibrationResponse {
-  /** `loaded`: percentiles and flags work; `none`, `pending` or `refused` (see `message`): they do not. */
-  state: 'none' | 'pending' | 'loaded' | 'refused';
+  /**
+   * `loaded`: percentiles and flags work; `none`, `pending`, `refused` (see `message`) or `making` (the server is
+   * making its own calibration, see `self_calibration`): they do not.
+   */
+  state: 'none' | 'pending' | 'loaded' | 'refused' | 'making';
   message?: string;
   default_window_chars: number;
   calibration?: {
@@ -184,6 +187,16 @@ export interface CalibrationResponse {
     window_chars: number[];
     buckets: { min_bytes: number; max_bytes: number | null; texts: number }[];
     thresholds: { fpr: number; window_chars: number; min_bytes: number; z: number }[];
+  };
+  /** Present once the server has tried to make its own calibration. */
+  self_calibration?: {
+    state: 'idle' | 'making' | 'waiting' | 'gave_up';
+    attempts: number;
+    texts_done?: number;
+    texts_total?: number;
+    last_error?: string;
+    /** ISO 8601. */
+    next_attempt_at?: string;
   };
   deployment: { models: ModelFingerprint[] | null };
 }

@@ -8,6 +8,7 @@ import type { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { CalibrationSource } from '../../calibration/calibration-source.ts';
 import { DEFAULT_WINDOW_CHARS } from '../../calibration/detection-figures.ts';
 import type { ModelFingerprint } from '../../calibration/model-set.ts';
+import type { SelfCalibration } from '../../calibration/self-calibration.ts';
 import { CalibrationResponseSchema } from '../calibration-schemas.ts';
 
 type CalibrationResponse = z.infer<typeof CalibrationResponseSchema>;
@@ -19,13 +20,14 @@ export function registerCalibrationRoute(
   app: OpenAPIHono,
   source: CalibrationSource,
   deployment: () => (ModelFingerprint & { weight: number })[] | null,
+  maker?: SelfCalibration,
 ): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/calibration',
     summary: 'The calibration in force',
     description:
-      'Which reference corpus and model set the percentiles and flags are calibrated on, and the thresholds they use. Make a file with `npm run calibrate`.',
+      'Which reference corpus and model set the percentiles and flags are calibrated on, and the thresholds they use. Make a file with `npm run calibrate`, or let the controller make its own (`calibration.makeIfMissing`).',
     responses: {
       200: {
         content: { 'application/json': { schema: CalibrationResponseSchema } },
@@ -35,13 +37,31 @@ export function registerCalibrationRoute(
   });
   app.openapi(route, (c) => {
     const status = source.status;
+    const cal = source.current;
+    const made = maker?.status;
+    const making = !cal && made?.state === 'making';
     const body: CalibrationResponse = {
-      state: status.state,
-      ...(status.message ? { message: status.message } : {}),
+      state: making ? 'making' : status.state,
+      ...(making
+        ? {
+            message: `making a calibration from the reference corpus: ${made.textsDone ?? 0} of ${made.textsTotal ?? '?'} texts scored${status.message ? ` (${status.message})` : ''}`,
+          }
+        : status.message
+          ? { message: status.message }
+          : {}),
       default_window_chars: DEFAULT_WINDOW_CHARS,
       deployment: { models: deployment() },
     };
-    const cal = source.current;
+    if (made && made.attempts > 0) {
+      body.self_calibration = {
+        state: made.state,
+        attempts: made.attempts,
+        ...(made.textsDone !== undefined ? { texts_done: made.textsDone } : {}),
+        ...(made.textsTotal !== undefined ? { texts_total: made.textsTotal } : {}),
+        ...(made.lastError !== undefined ? { last_error: made.lastError } : {}),
+        ...(made.nextAttemptAt !== undefined ? { next_attempt_at: made.nextAttemptAt } : {}),
+      };
+    }
     if (cal) {
       const f = cal.file;
       const bounds = [0, ...f.bucket_max_bytes];

@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadReferenceCorpus } from '../../../controller/calibration/reference-corpus.ts';
 import { buildControllerBundle } from '../../../scripts/build-bundle.ts';
+import { startFakeVllm } from '../../helpers/fake-vllm.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'ep-bundle-'));
@@ -91,6 +93,31 @@ describe('buildControllerBundle', () => {
     expect(JSON.parse(r.stdout.trim())).toEqual({ ids: [1, 42], lp: -0.5, threads: 1 });
   });
 
+  it('carries the calibration reference corpus inside the one file', async () => {
+    const entry = join(tmp, 'corpus-entry.ts');
+    writeFileSync(
+      entry,
+      [
+        `import { loadReferenceCorpus } from ${JSON.stringify(join(ROOT, 'controller/calibration/reference-corpus.ts'))};`,
+        `const corpus = loadReferenceCorpus();`,
+        `console.log(JSON.stringify({ texts: corpus.texts.length, sha256: corpus.sha256 }));`,
+      ].join('\n'),
+    );
+    const outDir = join(tmp, 'corpus');
+    const result = await buildControllerBundle({ entry, outFile: join(outDir, 'controller.mjs') });
+    expect(readdirSync(outDir)).toEqual(['controller.mjs']);
+    // Far from the repository: there is no corpus file to read, only the text inside the bundle.
+    const copy = isolate(result.outFile, 'corpus');
+    const r = spawnSync(process.execPath, [copy], { encoding: 'utf8', cwd: tmpdir() });
+    rmSync(join(copy, '..'), { recursive: true, force: true });
+    expect(r.status, r.stderr).toBe(0);
+    const shipped = loadReferenceCorpus();
+    expect(JSON.parse(r.stdout.trim())).toEqual({
+      texts: shipped.texts.length,
+      sha256: shipped.sha256,
+    });
+  });
+
   it('reports the sha256 the host checks', async () => {
     const entry = join(tmp, 'tiny.ts');
     writeFileSync(entry, 'console.log("tiny");\n');
@@ -101,20 +128,29 @@ describe('buildControllerBundle', () => {
     expect(sum).toBe(a.sha256);
   });
 
-  it('bundles the real controller, which starts and answers /healthz', async () => {
+  it('bundles the real controller, which starts, answers /healthz and makes its own calibration', async () => {
     const result = await buildControllerBundle({ outFile: join(tmp, 'real', 'controller.mjs') });
     const copy = isolate(result.outFile, 'controller');
+    const backend = await startFakeVllm({ servedName: 'm', maxModelLen: 4096 });
     const config = join(tmp, 'config.json');
+    const calibrationPath = join(tmp, 'calibration', 'calibration.json');
     writeFileSync(
       config,
       JSON.stringify({
         host: '127.0.0.1',
         port: 0,
-        models: [{ name: 'm', backends: ['http://127.0.0.1:9'] }],
+        models: [{ name: 'm', backends: [backend.url] }],
+        calibration: { makeIfMissing: true, maxTexts: 300 },
       }),
     );
     const child = spawn(process.execPath, [copy], {
-      env: { ...process.env, EP_CONFIG: config, EP_LOG_LEVEL: 'info' },
+      // As on a host: the container names the file's path at its mount point.
+      env: {
+        ...process.env,
+        EP_CONFIG: config,
+        EP_LOG_LEVEL: 'info',
+        EP_CALIBRATION_PATH: calibrationPath,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -153,7 +189,18 @@ ${out}`),
         expect(page.status, path).toBe(200);
         expect((await page.text()).length, path).toBeGreaterThan(100);
       }
+      // The reference corpus inside the bundle, scored through the backend, makes the file.
+      let state = '';
+      for (let i = 0; i < 300 && state !== 'loaded'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        state = ((await (await fetch(`${url}/v1/calibration`)).json()) as { state: string }).state;
+      }
+      expect(state).toBe('loaded');
+      const made = JSON.parse(readFileSync(calibrationPath, 'utf8'));
+      expect(made.corpus.sha256).toBe(loadReferenceCorpus().sha256);
+      expect(made.models.map((m: { name: string }) => m.name)).toEqual(['m']);
     } finally {
+      await backend.close();
       child.kill('SIGTERM');
       rmSync(join(copy, '..'), { recursive: true, force: true });
     }

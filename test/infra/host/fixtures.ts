@@ -15,6 +15,7 @@ export function hostSettings(overrides: Partial<HostSettings> = {}): HostSetting
     nodeImage: 'node:22-slim',
     bundleS3Uri: 's3://demo-artifacts/ep/controller/ABC123/controller.mjs',
     hostConfigS3Uri: 's3://demo-artifacts/ep/host-config.json',
+    calibrationS3Uri: 's3://demo-artifacts/ep/calibration/calibration.json',
     hfTokenSecretId: 'demo/hf-token',
     apiKeySecretId: 'demo/api-keys',
     logGroupName: '/ep/demo/hosts',

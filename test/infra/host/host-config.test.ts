@@ -23,6 +23,9 @@ describe('renderHostConfig', () => {
     ]);
     expect(config.auth.store).toBe('aws:demo/api-keys');
     expect(config.auth.region).toBe('eu-west-1');
+    // The controller makes its calibration when none is in force (the container names the file's path).
+    expect(config.calibration).toMatchObject({ makeIfMissing: true });
+    expect(config.calibration.path).toBeUndefined();
   });
 
   it('follows the placement of multi-GPU models and another base port', () => {

@@ -51,6 +51,8 @@ export interface SimOptions {
   dlamiMounted?: boolean;
   /** Value of the token secret; undefined: the secret has no value yet. @default 'hf_testtoken' */
   hfToken?: string | undefined;
+  /** Directory standing for S3 (`<bucket>/<key>` files); hosts given the same one share a bucket. @default per host */
+  s3Dir?: string;
 }
 
 export class HostSim {
@@ -104,6 +106,11 @@ export class HostSim {
       EP_BUNDLE_DIR: this.path('/opt/ep/controller'),
       EP_CACHE_LINK: this.path('/var/lib/ep/hf-cache'),
       EP_VLLM_CACHE_LINK: this.path('/var/lib/ep/vllm-cache'),
+      EP_CALIBRATION_DIR: this.path('/var/lib/ep/calibration'),
+      EP_CALIBRATION_SYNC: this.path('/opt/ep/bin/ep-calibration-sync.sh'),
+      // The test's own user stands in for the controller container's (uid 1000 needs root to chown to).
+      EP_CONTROLLER_OWNER: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+      ...(opts.s3Dir ? { STUB_S3_DIR: opts.s3Dir } : {}),
       EP_TOKEN_ATTEMPTS: '2',
       EP_TOKEN_RETRY_SLEEP: '0',
       EP_DLAMI_NVME: dlami,
@@ -122,6 +129,14 @@ export class HostSim {
   /** Runs the boot script as ep-boot.service would. */
   boot(extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
     return spawnSync('bash', [this.path('/opt/ep/bin/ep-boot.sh')], {
+      env: { ...this.env, ...extraEnv },
+      encoding: 'utf8',
+    });
+  }
+
+  /** Runs one of the host's scripts (a host path) with the simulation's environment. */
+  run(script: string, extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+    return spawnSync('bash', [this.path(script)], {
       env: { ...this.env, ...extraEnv },
       encoding: 'utf8',
     });

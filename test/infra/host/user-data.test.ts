@@ -88,7 +88,11 @@ describe('renderUserData', () => {
       c.startsWith('#!/'),
     );
     const shells = scripts.filter(([, c]) => /^#!\/(usr\/bin\/env |bin\/)(ba)?sh/.test(c));
-    expect(shells.map(([p]) => p)).toEqual([HOST_PATHS.bootScript, HOST_PATHS.watchdogScript]);
+    expect(shells.map(([p]) => p)).toEqual([
+      HOST_PATHS.bootScript,
+      HOST_PATHS.watchdogScript,
+      HOST_PATHS.calibrationSyncScript,
+    ]);
     for (const [path, content] of shells) {
       const file = join(tmp, path.replace(/\//g, '_'));
       writeFileSync(file, content);
@@ -99,7 +103,7 @@ describe('renderUserData', () => {
 
   it.runIf(runWithTool('shellcheck'))('the host scripts in the repository pass shellcheck', () => {
     requireTool('shellcheck');
-    for (const name of ['ep-boot.sh', 'ep-watchdog.sh']) {
+    for (const name of ['ep-boot.sh', 'ep-watchdog.sh', 'ep-calibration-sync.sh']) {
       const script = new URL(`../../../infra/host/${name}`, import.meta.url).pathname;
       const r = spawnSync('shellcheck', ['--severity=style', script], { encoding: 'utf8' });
       expect(r.status, r.stdout).toBe(0);
@@ -191,9 +195,18 @@ describe('ep-boot.sh defaults', () => {
       EP_ETC_DIR: HOST_PATHS.etcDir,
       EP_BUNDLE_DIR: HOST_PATHS.bundleDir,
       EP_CACHE_LINK: HOST_PATHS.hfCache,
+      EP_CALIBRATION_DIR: HOST_PATHS.calibrationDir,
+      EP_CALIBRATION_SYNC: HOST_PATHS.calibrationSyncScript,
     };
     for (const [name, path] of Object.entries(defaults))
       expect(script).toContain(`${name}="\${${name}:-${path}}"`);
+    const sync = readFileSync(
+      new URL('../../../infra/host/ep-calibration-sync.sh', import.meta.url),
+      'utf8',
+    );
+    expect(sync).toContain(
+      `EP_CALIBRATION_DIR="\${EP_CALIBRATION_DIR:-${HOST_PATHS.calibrationDir}}"`,
+    );
     expect(HOST_PATHS.hfEnv).toBe(`${HOST_PATHS.etcDir}/hf.env`);
     expect(HOST_PATHS.hostConfig).toBe(`${HOST_PATHS.etcDir}/host-config.json`);
   });

@@ -28,10 +28,15 @@ interface Scenario {
   readonly failedMarkers?: string[];
   readonly rounds: number;
   readonly minutes?: number;
+  /** The calibration sync fails. */
+  readonly syncFails?: boolean;
 }
 
-/** Runs the watchdog for a few rounds of 60 "seconds" (sleep is a no-op); returns the aws calls it made. */
-function watch(sc: Scenario): { aws: string[][]; stderr: string } {
+/**
+ * Runs the watchdog for a few rounds of 60 "seconds" (sleep is a no-op); returns the aws calls it made and how
+ * often it ran the calibration sync.
+ */
+function watch(sc: Scenario): { aws: string[][]; stderr: string; syncs: number } {
   const root = mkdtempSync(join(tmpdir(), 'ep-watchdog-'));
   dirs.push(root);
   const bin = join(root, 'bin');
@@ -63,12 +68,15 @@ esac`,
   stub('aws', `printf '%s\\n' "$*" >> '${log}'`);
   stub('systemctl', sc.booted === false ? 'exit 3' : 'exit 0');
   stub('sleep', 'exit 0');
+  const syncLog = join(root, 'sync.log');
+  stub('ep-calibration-sync.sh', `echo sync >> '${syncLog}'${sc.syncFails ? '\nexit 1' : ''}`);
   const r = spawnSync('bash', [SCRIPT], {
     env: {
       PATH: `${bin}:${process.env.PATH}`,
       EP_HOST_ENV: join(root, 'host.env'),
       EP_CACHE_LINK: cache,
       EP_WATCHDOG_ROUNDS: String(sc.rounds),
+      EP_CALIBRATION_SYNC: join(bin, 'ep-calibration-sync.sh'),
     },
     encoding: 'utf8',
     timeout: 30_000,
@@ -80,7 +88,14 @@ esac`,
   } catch {
     /* no aws call */
   }
+  let syncs = 0;
+  try {
+    syncs = readFileSync(syncLog, 'utf8').trim().split('\n').length;
+  } catch {
+    /* never ran */
+  }
   return {
+    syncs,
     aws: text
       .trim()
       .split('\n')
@@ -95,6 +110,15 @@ const protection = (calls: string[][]) =>
   calls.filter((c) => c[1] === 'set-instance-protection').map((c) => c.at(-1));
 
 describe('ep-watchdog.sh', () => {
+  it('syncs the calibration every round once the host has booted, and carries on when the sync fails', () => {
+    expect(watch({ rounds: 3 }).syncs).toBe(3);
+    expect(watch({ rounds: 3, booted: false }).syncs).toBe(0);
+    const failing = watch({ rounds: 2, syncFails: true, running: 1 });
+    expect(failing.syncs).toBe(2);
+    expect(failing.stderr).toMatch(/calibration sync failed/);
+    expect(failing.aws.filter((c) => c[1] === 'put-metric-data')).toHaveLength(2);
+  });
+
   it('publishes the backends’ running and waiting requests for target tracking, every round', () => {
     const { aws } = watch({ running: 3, rounds: 2 });
     const metrics = aws.filter((c) => c[1] === 'put-metric-data');

@@ -263,6 +263,9 @@ describe('stack with default settings', () => {
     expect(envText).toContain(
       "EP_HOST_CONFIG_S3_URI='s3://ep-artifacts-bucket/hosts/host-config.json'",
     );
+    expect(envText).toContain(
+      "EP_CALIBRATION_S3_URI='s3://ep-artifacts-bucket/hosts/calibration/calibration.json'",
+    );
     expect(envText).toMatch(
       /EP_BUNDLE_S3_URI='s3:\/\/ep-artifacts-bucket\/hosts\/controller\/[0-9A-F]+\/controller\.mjs'/,
     );

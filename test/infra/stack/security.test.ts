@@ -81,6 +81,26 @@ describe('security policy', () => {
         ]);
       });
 
+      it('the hosts write to S3 only the calibration prefix of the artifacts bucket', () => {
+        const writes = policyStatements(s).filter(
+          ({ statement }) =>
+            statement.Effect === 'Allow' &&
+            [statement.Action ?? []]
+              .flat()
+              .some((a) => /^s3:(Put|Delete|\*|Copy|Restore|Abort)/.test(a)),
+        );
+        expect(writes).toHaveLength(1);
+        expect([writes[0]!.statement.Action].flat()).toEqual(['s3:PutObject']);
+        const bucket = Object.keys(s.resource.aws_s3_bucket ?? {})[0];
+        expect(writes[0]!.statement.Resource).toEqual([
+          `\${aws_s3_bucket.${bucket}.arn}/hosts/calibration/*`,
+        ]);
+        // The object the hosts keep in step lies under that prefix (host.env: defaults.test.ts).
+        expect(s.output.calibration_s3_uri?.value).toBe(
+          `s3://\${aws_s3_bucket.${bucket}.bucket}/hosts/calibration/calibration.json`,
+        );
+      });
+
       it('every bucket blocks public access and is encrypted', () => {
         expect(Object.keys(s.resource.aws_s3_bucket ?? {})).not.toHaveLength(0);
         expect(bucketViolations(s)).toEqual([]);

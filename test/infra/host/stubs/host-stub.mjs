@@ -4,8 +4,16 @@
 // reading a stub's `--env-file`-like arguments as its own). Records every call in $STUB_STATE/calls.jsonl and keeps
 // the state the boot script can observe (mounts, filesystems, active units) in $STUB_STATE/state.json; the test's
 // simulated systemd adds the containers (host-sim.ts).
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import process from 'node:process';
 
 const [, cmd, ...args] = process.argv.slice(2);
@@ -23,6 +31,14 @@ const fail = (msg, code = 1) => {
   process.exit(code);
 };
 const valueOf = (flag) => args[args.indexOf(flag) + 1];
+// Objects written through the AWS CLI live here as files (`<bucket>/<key>`); hosts of one test may share it.
+const s3Dir = process.env.STUB_S3_DIR ?? join(dir, 's3');
+const objectPath = (bucket, key) => join(s3Dir, bucket, key);
+const etagOf = (path) => createHash('md5').update(readFileSync(path)).digest('hex');
+const splitUri = (uri) => {
+  const rest = uri.slice('s3://'.length);
+  return [rest.slice(0, rest.indexOf('/')), rest.slice(rest.indexOf('/') + 1)];
+};
 
 switch (cmd) {
   case 'curl': {
@@ -80,16 +96,37 @@ switch (cmd) {
       if (!process.env.STUB_HF_TOKEN)
         fail('ResourceNotFoundException: no value for staging label AWSCURRENT', 254);
       out(`${process.env.STUB_HF_TOKEN}\n`);
+    } else if (args[0] === 's3api') {
+      // The calibration sync: list-objects-v2 (ETag of one key, or None) and put-object (prints the new ETag).
+      if (process.env.STUB_S3_DOWN) fail('Could not connect to the endpoint URL', 255);
+      const path = objectPath(
+        valueOf('--bucket'),
+        valueOf(args[1] === 'put-object' ? '--key' : '--prefix'),
+      );
+      if (args[1] === 'list-objects-v2') out(existsSync(path) ? `"${etagOf(path)}"\n` : 'None\n');
+      else if (args[1] === 'put-object') {
+        mkdirSync(dirname(path), { recursive: true });
+        copyFileSync(valueOf('--body'), path);
+        out(`"${etagOf(path)}"\n`);
+      } else fail(`unexpected aws ${args.join(' ')}`);
     } else if (args[0] === 's3' && args[1] === 'cp') {
       const src = args.find((a) => a.startsWith('s3://'));
       if (process.env.STUB_S3_DOWN) fail('Could not connect to the endpoint URL');
+      const stored = objectPath(...splitUri(src));
+      // An object written through the CLI comes back as written; a missing one under calibration/ is a 404.
+      if (existsSync(stored)) copyFileSync(stored, args.at(-1));
+      else if (src.includes('/calibration/'))
+        fail(
+          'An error occurred (404) when calling the HeadObject operation: Key "calibration.json" does not exist',
+        );
       // A controller config is JSON (the boot script edits it); anything else is opaque.
-      writeFileSync(
-        args.at(-1),
-        src.endsWith('.json')
-          ? `${JSON.stringify({ source: src, models: [{ name: 'vicuna-7b' }, { name: 'llama-2-7b' }] })}\n`
-          : `// object ${src}\n`,
-      );
+      else
+        writeFileSync(
+          args.at(-1),
+          src.endsWith('.json')
+            ? `${JSON.stringify({ source: src, models: [{ name: 'vicuna-7b' }, { name: 'llama-2-7b' }] })}\n`
+            : `// object ${src}\n`,
+        );
     } else if (args[0] === 'cloudwatch' && args[1] === 'put-metric-data') {
       if (process.env.STUB_CLOUDWATCH_DOWN) fail('Could not connect to the endpoint URL');
     } else if (args[0] === 'autoscaling') {
