@@ -82,6 +82,8 @@ const REAL_CLOCK: EngineClock = {
 interface Job {
   seqs: Sequence[];
   left: number;
+  /** When its prompts could first enter a step: arrival plus the per-call cost, on the emulated clock. */
+  readyAt: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -100,6 +102,11 @@ export class GpuEmulator {
     private readonly clock: EngineClock = REAL_CLOCK,
   ) {}
 
+  /** The emulator's clock now (ms): what `run` takes as the arrival time. */
+  now(): number {
+    return this.clock.now();
+  }
+
   get running(): number {
     return this.queue.filter((s) => s.started).length;
   }
@@ -108,12 +115,23 @@ export class GpuEmulator {
     return this.queue.filter((s) => !s.started).length;
   }
 
-  /** Waits the per-call cost, then until every prompt of the call has been prefilled. */
-  async run(promptTokens: readonly number[], signal?: AbortSignal): Promise<void> {
-    if (this.profile.callMs > 0) await this.sleep(this.profile.callMs, signal);
+  /**
+   * Waits the per-call cost, then until every prompt of the call has been prefilled, both counted from
+   * `arrivedAt`: the stand-in's own CPU work before it knows the prompts' lengths (its JavaScript tokenizer,
+   * much slower than vLLM's Rust one) overlaps the emulated time instead of adding to it.
+   * @param arrivedAt when the call arrived, on this emulator's clock (`now()`) @default now
+   */
+  async run(
+    promptTokens: readonly number[],
+    signal?: AbortSignal,
+    arrivedAt = this.clock.now(),
+  ): Promise<void> {
+    const readyAt = arrivedAt + this.profile.callMs;
+    const wait = readyAt - this.clock.now();
+    if (wait > 0) await this.sleep(wait, signal);
     signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
-      const job: Job = { seqs: [], left: promptTokens.length, resolve, reject };
+      const job: Job = { seqs: [], left: promptTokens.length, readyAt, resolve, reject };
       for (const t of promptTokens) {
         const seq = { remaining: Math.max(1, t), started: false, job };
         job.seqs.push(seq);
@@ -156,7 +174,8 @@ export class GpuEmulator {
   /**
    * Starts the next step. The clock runs on absolute deadlines: a step that follows another starts when that one
    * ended on the emulated GPU, not when its timer happened to fire, so a late timer (a busy event loop) delays
-   * one answer but never the steps after it. An idle engine starts its next step now.
+   * one answer but never the steps after it. An idle engine starts its next step when the earliest of its calls
+   * was ready (which may have passed while the stand-in tokenized), but never before the last step ended.
    * @param continuing called as the previous step ended (the GPU goes straight on)
    */
   private kick(continuing = false): void {
@@ -166,7 +185,14 @@ export class GpuEmulator {
     const chosen = step.picks.map((p) => ({ seq: this.queue[p.index]!, tokens: p.tokens }));
     for (const c of chosen) c.seq.started = true;
     const now = this.clock.now();
-    this.stepEnd = (continuing ? Math.min(this.stepEnd, now) : now) + step.ms;
+    let start = now;
+    if (continuing) start = Math.min(this.stepEnd, now);
+    else {
+      let ready = now;
+      for (const c of chosen) ready = Math.min(ready, c.seq.job.readyAt);
+      start = Math.max(this.stepEnd, ready);
+    }
+    this.stepEnd = start + step.ms;
     this.timer = this.clock.setTimeout(
       () => {
         this.timer = null;

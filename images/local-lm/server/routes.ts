@@ -146,6 +146,8 @@ export async function completionsReply(
   signal: AbortSignal,
   negInfPosition: number | null,
 ): Promise<Reply> {
+  // Before tokenizing: the emulated GPU's time counts from the call's arrival.
+  const arrivedAt = ctx.gpu?.now();
   const plan = planCompletion(raw, ctx.model, ctx.maxModelLen);
   ctx.counters.computing++;
   try {
@@ -157,7 +159,7 @@ export async function completionsReply(
     // With the timing model, the CPU work overlaps the emulated GPU time and the reply waits for both
     // (Promise.all also handles a late rejection of the other one, e.g. on abort).
     const tokens = plan.prompts.map((p) => p.tokens.length);
-    const [body] = await Promise.all([compute, ctx.gpu?.run(tokens, signal)]);
+    const [body] = await Promise.all([compute, ctx.gpu?.run(tokens, signal, arrivedAt)]);
     signal.throwIfAborted();
     ctx.counters.promptTokens += tokens.reduce((a, t) => a + t, 0);
     ctx.counters.success += plan.prompts.length;

@@ -79,6 +79,33 @@ describe('emulated GPU clock', () => {
     },
   );
 
+  it('counts a call from its arrival, so the time the stand-in spends tokenizing overlaps the GPU time', async () => {
+    const m = manualClock();
+    const engine = new GpuEmulator({ ...profile, callMs: 4 }, m.clock);
+    const arrivedAt = engine.now();
+    // The stand-in's tokenizer takes 12 ms before it knows the lengths (a timer the test fires by hand).
+    let tokenized = false;
+    m.clock.setTimeout(() => (tokenized = true), 12);
+    m.fire(0);
+    expect(tokenized).toBe(true);
+    let doneAt = -1;
+    void engine.run([50, 50], undefined, arrivedAt).then(() => (doneAt = m.now));
+    await settle();
+    // One step of 100 tokens: 5 + 10 ms, from the call's arrival plus its 4 ms: due at 19, not 12 + 4 + 15.
+    expect(m.fire(0)).toBe(19);
+    await settle();
+    expect(doneAt).toBe(19);
+    // Tokenizing longer than the whole call: the answer is due at once.
+    const late = engine.now();
+    m.clock.setTimeout(() => {}, 40);
+    m.fire(0);
+    void engine.run([50], undefined, late).then(() => (doneAt = m.now));
+    await settle();
+    expect(m.fire(0)).toBe(59);
+    await settle();
+    expect(doneAt).toBe(59);
+  });
+
   it('starts from now after being idle', async () => {
     const m = manualClock();
     const engine = new GpuEmulator(profile, m.clock);
