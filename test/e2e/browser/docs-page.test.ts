@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'puppeteer-core';
 import type { RunningController } from '../../../controller/main.ts';
-import { launchBrowser, SCREENSHOT_DIR, skipBrowserSuite, watchPage } from './browser.ts';
+import { launchBrowser, SCREENSHOT_DIR, runBrowserSuite, watchPage } from './browser.ts';
 import { startTestController } from '../../helpers/controller.ts';
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
 import type { FakeVllm } from '../../helpers/fake-vllm.ts';
 
-describe.skipIf(skipBrowserSuite)('docs page in chromium, offline', () => {
+describe.runIf(runBrowserSuite)('docs page in chromium, offline', () => {
   let browser: Browser;
   let backend: FakeVllm;
   let controller: RunningController;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
-import { launchBrowser, SCREENSHOT_DIR, skipBrowserSuite, tabTo, watchPage } from './browser.ts';
+import { launchBrowser, SCREENSHOT_DIR, runBrowserSuite, tabTo, watchPage } from './browser.ts';
 import type { PageWatch } from './browser.ts';
 import { startKeyedLocalStack } from '../../helpers/keyed-local-stack.ts';
 import type { KeyedLocalStack } from '../../helpers/keyed-local-stack.ts';
@@ -87,7 +87,7 @@ async function axeViolations(page: Page): Promise<string[]> {
     );
 }
 
-describe.skipIf(skipBrowserSuite)('playground in chromium against the local stack', () => {
+describe.runIf(runBrowserSuite)('playground in chromium against the local stack', () => {
   let browser: Browser;
   let stack: KeyedLocalStack;
 
