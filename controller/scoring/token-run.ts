@@ -30,6 +30,9 @@ export function concatRuns(runs: readonly TokenRun[]): TokenRun {
   return { ids, logprobs, texts: concatTokenTexts(runs.map((r) => r.texts)) };
 }
 
+// eslint-disable-next-line no-control-regex
+const ONE_BYTE = /^[\u0000-\u00ff]*$/;
+
 /**
  * An exactly sized copy of a run that shares nothing with the answer it was read from: its arrays in one
  * buffer, and its texts in a string of their own. A run read from an answer is a set of views, and a slice of
@@ -49,8 +52,10 @@ export function compactRun(run: TokenRun): TokenRun {
   const ownStarts = new Int32Array(buffer, 12 * n, n + 1);
   for (let k = 0; k <= n; k++) ownStarts[k] = (starts[k] as number) - first;
   const sliced = run.texts.joined.slice(first, starts[n]);
-  // Through bytes and back: a new flat string rather than a slice of the answer's.
-  const joined = Buffer.from(sliced, 'utf16le').toString('utf16le');
+  // Through bytes and back: a new flat string rather than a slice of the answer's, one byte a character when
+  // every character fits in one (V8 then stores it so).
+  const encoding = ONE_BYTE.test(sliced) ? 'latin1' : 'utf16le';
+  const joined = Buffer.from(sliced, encoding).toString(encoding);
   if (!missing) return { ids, logprobs, texts: { joined, starts: ownStarts } };
   const ownMissing = new Uint8Array(buffer, 16 * n + 4, n);
   ownMissing.set(missing.subarray(0, n));

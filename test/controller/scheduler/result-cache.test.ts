@@ -76,6 +76,23 @@ describe('result cache', () => {
     expect(cache.get(key)).toEqual(score(3, 7));
   });
 
+  it('gives back token texts of any script, and tokens without text, as they were', () => {
+    const cache = new ResultCache(1 << 20);
+    const ns = cache.namespace('m');
+    for (const texts of [
+      [' caf', 'é', ' ok', null],
+      [' 中文', '\u{1F600}', '', null, ' x'],
+    ]) {
+      const tokens = texts.map((text, k) => ({ id: 10 + k, logprob: -0.5 * k, text }));
+      const key = `${ns}t${textDigest(texts.join('|'))}`;
+      cache.set(key, { nll: 1, tokens: tokens.length, windows: 1, run: runOfTokens(tokens) });
+      const run = cache.get(key)!.run!;
+      expect(texts.map((_, k) => tokenText(run.texts, k))).toEqual(texts);
+      expect([...run.ids]).toEqual(tokens.map((t) => t.id));
+      expect([...run.logprobs]).toEqual(tokens.map((t) => t.logprob));
+    }
+  });
+
   it('keeps none of the backend answer a cached run was read from', () => {
     // Runs as the scheduler reads them: views into one answer's arrays and a slice of its joined texts.
     const entries = 200;
