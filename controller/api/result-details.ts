@@ -4,7 +4,7 @@
  * flags) from the tokens every model returned, and `token_details` only when the request asked for tokens.
  * The whole-request and streaming routes both call it, so a text gets the same fields either way.
  */
-import { tokenText } from '../backends/token-texts.ts';
+import { tokenText } from '../scoring/token-texts.ts';
 import type { Calibration } from '../calibration/calibration.ts';
 import { DEFAULT_WINDOW_CHARS, detectText } from '../calibration/detection-figures.ts';
 import type { AnsweredModel, DetectionOptions } from '../calibration/detection-figures.ts';

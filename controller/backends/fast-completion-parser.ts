@@ -9,8 +9,8 @@
 import { unpackChoices } from './packed-choices.ts';
 import type { PackedChoices } from './packed-choices.ts';
 import type { ScoredChoice } from './scored-choice.ts';
-import { tokenTextsOf } from './token-texts.ts';
-import type { TokenTexts } from './token-texts.ts';
+import { tokenTextsOf } from '../scoring/token-texts.ts';
+import type { TokenTexts } from '../scoring/token-texts.ts';
 
 class Unexpected extends Error {}
 const UNEXPECTED = new Unexpected('unexpected completion shape');

@@ -6,8 +6,8 @@
  * `ScoredChoice` as views into them, without copying a token.
  */
 import type { ScoredChoice } from './scored-choice.ts';
-import { sliceTokenTexts } from './token-texts.ts';
-import type { TokenTexts } from './token-texts.ts';
+import { sliceTokenTexts } from '../scoring/token-texts.ts';
+import type { TokenTexts } from '../scoring/token-texts.ts';
 
 export interface PackedChoices {
   /** Prompt p's tokens are positions `starts[p]` … `starts[p + 1] − 1`; length prompts + 1. */

@@ -5,8 +5,8 @@
  * (`fast-completion-parser.ts`) without building the object-per-position graph that `JSON.parse` makes,
  * which is most of the controller's CPU and garbage on large batches.
  */
-import { tokenTextsOf } from './token-texts.ts';
-import type { TokenTexts } from './token-texts.ts';
+import { tokenTextsOf } from '../scoring/token-texts.ts';
+import type { TokenTexts } from '../scoring/token-texts.ts';
 import type { CompletionChoice } from './vllm-types.ts';
 
 export interface ScoredChoice {

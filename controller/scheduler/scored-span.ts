@@ -9,7 +9,7 @@ import type { ModelInfo } from '../backends/model-info.ts';
 import type { ScoredChoice } from '../backends/scored-choice.ts';
 import { InvalidLogprobError, NEG_INF_SENTINEL } from '../scoring/logprobs.ts';
 import type { ScoredSpan } from '../scoring/logprobs.ts';
-import { noTokenTexts, sliceTokenTexts } from '../backends/token-texts.ts';
+import { noTokenTexts, sliceTokenTexts } from '../scoring/token-texts.ts';
 import { TextScoringError } from '../scoring/text-error.ts';
 import type { PromptJob } from './job-queue.ts';
 

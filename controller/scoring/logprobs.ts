@@ -5,7 +5,7 @@
  * (`vllm/logprobs.py`, https://github.com/vllm-project/vllm), but a JS object lists integer-like keys in
  * ascending order (https://tc39.es/ecma262/#sec-ordinaryownpropertykeys), so the first key need not be it.
  */
-import { tokenTextsOf } from '../backends/token-texts.ts';
+import { tokenTextsOf } from './token-texts.ts';
 import type { PromptLogprobs } from '../backends/vllm-types.ts';
 import type { TokenRun } from './token-run.ts';
 

@@ -7,8 +7,8 @@
  * normalised character) is left unplaced (offset −1, `null` on the wire), and the characters between its placed
  * neighbours are its share of the text. Every search is bounded, so aligning a text costs O(its length) per model.
  */
-import { tokenTextsOf } from '../backends/token-texts.ts';
-import type { TokenTexts } from '../backends/token-texts.ts';
+import { tokenTextsOf } from './token-texts.ts';
+import type { TokenTexts } from './token-texts.ts';
 import { FRESH_ARRAYS } from './scratch.ts';
 import type { ArraySource } from './scratch.ts';
 import type { TokenRun } from './token-run.ts';

@@ -3,8 +3,8 @@
  * A model's scored tokens of one text, in typed arrays: what the detection figures and `token_details` are made
  * from. No object per token exists until a response shows them.
  */
-import { concatTokenTexts, tokenTextsOf } from '../backends/token-texts.ts';
-import type { TokenTexts } from '../backends/token-texts.ts';
+import { concatTokenTexts, tokenTextsOf } from './token-texts.ts';
+import type { TokenTexts } from './token-texts.ts';
 
 export interface TokenRun {
   /** Token ids of the scored positions. */

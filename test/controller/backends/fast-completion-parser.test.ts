@@ -5,7 +5,7 @@ import {
   parseScoredChoices,
 } from '../../../controller/backends/fast-completion-parser.ts';
 import { toScoredChoice } from '../../../controller/backends/scored-choice.ts';
-import { tokenText } from '../../../controller/backends/token-texts.ts';
+import { tokenText } from '../../../controller/scoring/token-texts.ts';
 import type { CompletionChoice } from '../../../controller/backends/vllm-types.ts';
 
 /** A logprob as vLLM writes it: a float32 widened to double, sometimes the −9999 stand-in for −∞. */

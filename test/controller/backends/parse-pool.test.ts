@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseScoredChoiceBytes } from '../../../controller/backends/fast-completion-parser.ts';
 import { ParsePool } from '../../../controller/backends/parse-pool.ts';
 import { packChoices, unpackChoices } from '../../../controller/backends/packed-choices.ts';
-import { tokenText } from '../../../controller/backends/token-texts.ts';
+import { tokenText } from '../../../controller/scoring/token-texts.ts';
 
 /** A float32 logprob widened to double (as vLLM writes them), sometimes missing or the −9999 stand-in. */
 const logprob = fc.oneof(

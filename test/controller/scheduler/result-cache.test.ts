@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ResultCache, entryBytes, textDigest } from '../../../controller/scheduler/result-cache.ts';
 import type { ModelTextScore } from '../../../controller/scheduler/text-score.ts';
 import { runOfTokens } from '../../../controller/scoring/token-run.ts';
-import { sliceTokenTexts, tokenText } from '../../../controller/backends/token-texts.ts';
+import { sliceTokenTexts, tokenText } from '../../../controller/scoring/token-texts.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
