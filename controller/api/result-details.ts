@@ -5,6 +5,7 @@
  * The whole-request and streaming routes both call it, so a text gets the same fields either way.
  */
 import { tokenText } from '../scoring/token-texts.ts';
+import { answeredModels } from '../calibration/answered-models.ts';
 import type { Calibration } from '../calibration/calibration.ts';
 import { DEFAULT_WINDOW_CHARS, detectText } from '../calibration/detection-figures.ts';
 import type { AnsweredModel, DetectionOptions } from '../calibration/detection-figures.ts';
@@ -40,21 +41,17 @@ export function finishResult(
   const ensemble = result.ensemble;
   if (!ensemble) return;
   scratch.reset();
-  const answered: AnsweredModel[] = [];
-  for (const name of ensemble.models_used) {
-    const m = result.models[name];
-    const run = runs.get(name);
-    if (!m || 'error' in m || !run) continue;
-    // Placed once: the detection figures and the token offsets share it.
-    const placement = placeTokens(text, run.texts, scratch);
-    answered.push({
-      name,
-      weight: options.weights.get(name) ?? 1,
-      run,
-      placement,
-      bits_per_byte: m.bits_per_byte,
-    });
-    if (options.tokens) m.token_details = tokenDetails(run, placement);
+  // Placed once: the detection figures and the token offsets share it.
+  const answered: AnsweredModel[] = answeredModels(result, runs, options.weights).map((m) => ({
+    ...m,
+    placement: placeTokens(text, m.run.texts, scratch),
+  }));
+  if (options.tokens) {
+    for (const m of answered) {
+      const figures = result.models[m.name];
+      if (figures && !('error' in figures) && m.placement)
+        figures.token_details = tokenDetails(m.run, m.placement);
+    }
   }
   if (answered.length === 0) return;
   const d = detectText(text, answered, options.detection, options.calibration, scratch);

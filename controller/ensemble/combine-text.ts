@@ -129,6 +129,17 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
     });
   }
 
+  const done = (result: TextResult, degraded: boolean): CombinedText => ({
+    ok: true,
+    result,
+    tokens,
+    tokensByModel,
+    bytes: counts.bytes,
+    cacheHits,
+    degraded,
+    runs,
+  });
+
   if (answered.length >= minModels && answered.length > 0) {
     const degraded = missing.length > 0;
     // Key order is the reading order of the JSON: the ensemble first, then each model.
@@ -142,16 +153,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       },
       models: modelResults,
     };
-    return {
-      ok: true,
-      result,
-      tokens,
-      tokensByModel,
-      bytes: counts.bytes,
-      cacheHits,
-      degraded,
-      runs,
-    };
+    return done(result, degraded);
   }
   if (backendFailure && !textFailure) {
     const asked = outcomes.length + unavailable.length;
@@ -166,16 +168,7 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
     models: modelResults,
     error: textFailure ?? { ...describeFailure(backendFailure), param },
   };
-  return {
-    ok: true,
-    result,
-    tokens,
-    tokensByModel,
-    bytes: counts.bytes,
-    cacheHits,
-    degraded: false,
-    runs,
-  };
+  return done(result, false);
 }
 
 /** Tokens scored per model that answered for the text (models with an error are left out). */

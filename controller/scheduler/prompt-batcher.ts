@@ -33,6 +33,10 @@ import { rejectedTextMessage } from './rejected-text.ts';
 const TARGET_BATCH_MS = 1_000;
 /** Batches are never cut below this many estimated tokens by the time target. */
 const MIN_BATCH_TOKENS = 1_024;
+/** Jobs of an answer resolved in one turn of the event loop. */
+const SETTLE_SLICE = 128;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface PromptBatcherOptions {
   /** Model name (logs, observer labels). */
@@ -230,8 +234,9 @@ export class PromptBatcher {
     this.#observer.batchSent(this.#model, backend.id, jobs.length, tokens);
     const started = performance.now();
     let outcome: BackendError['code'] | 'ok' = 'ok';
+    let choices: ScoredChoice[] | undefined;
     try {
-      const choices = await backend.client.scorePrompts(
+      choices = await backend.client.scorePrompts(
         {
           model: this.#servedName,
           prompt: prompts as string[] | number[][],
@@ -246,12 +251,6 @@ export class PromptBatcher {
       );
       this.pool.recordSuccess(backend);
       this.pool.recordLatency(backend, tokens, started);
-      for (let i = 0; i < jobs.length; i++) {
-        const job = jobs[i] as PromptJob;
-        if (job.settled) continue;
-        this.#settle(job);
-        job.resolve(choices[i] as ScoredChoice);
-      }
     } catch (thrown) {
       const reason: unknown = controller.signal.reason;
       // The batcher's own aborts (attempt timeout, ejection) are the backend's failure, not a cancellation.
@@ -274,6 +273,22 @@ export class PromptBatcher {
         outcome,
       );
       this.pool.release(backend, tokens);
+    }
+    if (choices) await this.#resolveJobs(jobs, choices);
+  }
+
+  /**
+   * Hands each job its answer, a slice per turn of the event loop: what waits on a job (its text's result, the
+   * request's response) runs as the job resolves, so a 1000-prompt answer settled at once would hold the loop
+   * for tens of milliseconds.
+   */
+  async #resolveJobs(jobs: readonly PromptJob[], choices: readonly ScoredChoice[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i++) {
+      if (i > 0 && i % SETTLE_SLICE === 0) await nextTurn();
+      const job = jobs[i] as PromptJob;
+      if (job.settled) continue;
+      this.#settle(job);
+      job.resolve(choices[i] as ScoredChoice);
     }
   }
 
