@@ -332,7 +332,7 @@ class Reader {
     const lpEnd = numberEnd_;
     if (Number.isNaN(lp) || !hasBytes(s, ENTRY_RANK, lpEnd)) return false;
     i = lpEnd + ENTRY_RANK.length;
-    if (startsWith(s, 'null', i)) i += 4;
+    if (hasBytes(s, NULL_BYTES, i)) i += 4;
     else {
       const rankEnd = numberEnd(s, i);
       if (rankEnd === i) return false;
@@ -342,7 +342,7 @@ class Reader {
     i += ENTRY_TOKEN.length;
     let textAt = -1;
     let textEnd = -1;
-    if (startsWith(s, 'null', i)) i += 4;
+    if (hasBytes(s, NULL_BYTES, i)) i += 4;
     else {
       textAt = i;
       i = stringEnd(s, i);
@@ -465,6 +465,7 @@ class Reader {
 const ENTRY_HEAD = Buffer.from('":{"logprob":', 'latin1');
 const ENTRY_RANK = Buffer.from(',"rank":', 'latin1');
 const ENTRY_TOKEN = Buffer.from(',"decoded_token":', 'latin1');
+const NULL_BYTES = Buffer.from('null', 'latin1');
 /** Exact powers of ten (every one up to 1e22 is a double without rounding). */
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
@@ -562,7 +563,8 @@ function readTexts(s: Buffer, order: Int32Array): TokenTexts {
       // Recounted from the start of this token: the loop above may have counted part of it.
       units = (starts[k] as number) + piece.length;
     } else {
-      written += s.copy(out, written, a + 1, b);
+      // Byte by byte: a token is a few bytes, less than a native copy costs to call.
+      for (let i = a + 1; i < b; i++) out[written++] = s[i] as number;
     }
     starts[k + 1] = units;
   }
@@ -580,17 +582,19 @@ function readTextsOneByOne(s: Buffer, order: Int32Array): TokenTexts {
   return tokenTextsOf(pieces);
 }
 
-/** Index just past the JSON string whose opening quote is at `i`, or −1. */
+/**
+ * Index just past the JSON string whose opening quote is at `i`, or −1. A plain loop: token texts are a few
+ * bytes, shorter than what a native search costs to call.
+ */
 function stringEnd(s: Buffer, i: number): number {
   if (byte(s, i) !== QUOTE) return -1;
-  for (let from = i + 1; ;) {
-    const q = s.indexOf(QUOTE, from);
-    if (q < 0) return -1;
-    let backslashes = 0;
-    while (byte(s, q - 1 - backslashes) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return q + 1;
-    from = q + 1;
+  const n = s.length;
+  for (let k = i + 1; k < n; k++) {
+    const c = s[k] as number;
+    if (c === QUOTE) return k + 1;
+    if (c === BACKSLASH) k++;
   }
+  return -1;
 }
 
 /** The byte at `i`, or −1 past the end (keeps every comparison well-typed and the loads in bounds). */

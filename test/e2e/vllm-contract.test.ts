@@ -9,6 +9,7 @@ import { VllmClient } from '../../controller/backends/vllm-client.ts';
 import type { CompletionRequest } from '../../controller/backends/vllm-types.ts';
 import { startLocalLm } from '../../images/local-lm/index.ts';
 import type { LocalLmServer } from '../../images/local-lm/index.ts';
+import { tokenText } from '../../controller/scoring/token-texts.ts';
 
 const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.';
 
@@ -83,16 +84,21 @@ describe('controller vLLM client ↔ local-lm', () => {
       expect(raw).toMatch(new RegExp(`[\\[,]\\{"${id}":\\{"logprob":`));
     }
     const [fast] = await gpt2.scorePrompts(request('gpt2-brown', [ids]), undefined, false);
-    const [slow] = await gpt2.scorePrompts(request('gpt2-brown', [ids]), undefined, true);
+    const [withTexts] = await gpt2.scorePrompts(request('gpt2-brown', [ids]), undefined, true);
     expect(Array.from(fast?.ids ?? [])).toEqual(ids);
     for (let j = 1; j < ids.length; j++) {
-      const want = (parsed[j] as Record<string, { logprob: number }>)[String(ids[j])]
-        ?.logprob as number;
-      expect(slow?.logprobs[j]).toBe(want);
+      const entry = (parsed[j] as Record<string, { logprob: number; decoded_token: string }>)[
+        String(ids[j])
+      ];
+      const want = entry?.logprob as number;
       // The byte scanner reads 17-digit numerals within a few ulps (documented in fast-completion-parser.ts).
-      expect(Math.abs((fast?.logprobs[j] as number) - want)).toBeLessThanOrEqual(
-        Math.abs(want) * 1e-15,
-      );
+      for (const read of [fast, withTexts]) {
+        expect(Math.abs((read?.logprobs[j] as number) - want)).toBeLessThanOrEqual(
+          Math.abs(want) * 1e-15,
+        );
+      }
+      // The actual token's text, not the first key's.
+      expect(tokenText(withTexts!.texts!, j)).toBe(entry?.decoded_token);
     }
     expect(Number.isNaN(fast?.logprobs[0])).toBe(true);
   });
