@@ -97,25 +97,51 @@ export async function loadBalancerPath(
 }
 
 /** Polls `url` until it answers 200. @throws Error with the last answer when `timeoutMs` passes */
-export async function waitFor200(
+export function waitFor200(
   url: string,
   timeoutMs: number,
   headers: Record<string, string> = {},
 ): Promise<void> {
+  return poll(url, timeoutMs, headers, 'answer 200', (status, text) =>
+    status === 200 ? { value: undefined } : `${status} ${text.slice(0, 300)}`,
+  );
+}
+
+/**
+ * GETs `url` every 500 ms until `check` accepts the answer (returns a value), or throws after `timeoutMs` with
+ * `what` and the last answer (`check` returns a string to describe an answer it does not accept).
+ */
+async function poll<T>(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string>,
+  what: string,
+  check: (status: number, text: string) => { value: T } | string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {
     try {
       const res = await request(url, { headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
-      const body = await res.body.text();
-      if (res.statusCode === 200) return;
-      last = `${res.statusCode} ${body.slice(0, 300)}`;
+      const verdict = check(res.statusCode, await res.body.text());
+      if (typeof verdict !== 'string') return verdict.value;
+      last = verdict;
     } catch (err) {
       last = (err as Error).message;
     }
     if (Date.now() > deadline)
-      throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
+      throw new Error(`${url} did not ${what} within ${timeoutMs / 1000} s (last: ${last})`);
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** A JSON object body, or an empty object for anything else. */
+function jsonObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }
 
@@ -123,42 +149,23 @@ export async function waitFor200(
  * Polls `/readyz` until it is 200 and names `count` models, all ready (the load balancer needs only a quorum).
  * @returns the number of ready models
  */
-export async function waitForAllModels(
+export function waitForAllModels(
   url: string,
   count: number,
   timeoutMs: number,
   headers: Record<string, string>,
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  for (;;) {
-    try {
-      const res = await request(url, { headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
-      const body = (await res.body.json().catch(() => ({}))) as {
-        models?: Record<string, boolean>;
-      };
-      const models = Object.entries(body.models ?? {});
-      const ready = models.filter(([, ok]) => ok).length;
-      if (res.statusCode === 200 && models.length === count && ready === count) return ready;
-      last = `${res.statusCode}, ready: ${ready} of ${count}${
-        models.length
-          ? ` (not ready: ${
-              models
-                .filter(([, ok]) => !ok)
-                .map(([n]) => n)
-                .join(', ') || 'none'
-            })`
-          : ''
-      }`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${url} did not report every model ready within ${timeoutMs / 1000} s (last: ${last})`,
-      );
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  return poll(url, timeoutMs, headers, 'report every model ready', (status, text) => {
+    const body = jsonObject(text);
+    const models = Object.entries((body.models ?? {}) as Record<string, boolean>);
+    const ready = models.filter(([, ok]) => ok).length;
+    if (status === 200 && models.length === count && ready === count) return { value: ready };
+    const notReady = models
+      .filter(([, ok]) => !ok)
+      .map(([n]) => n)
+      .join(', ');
+    return `${status}, ready: ${ready} of ${count}${models.length ? ` (not ready: ${notReady || 'none'})` : ''}`;
+  });
 }
 
 /**
@@ -166,33 +173,24 @@ export async function waitForAllModels(
  * once every model is ready).
  * @returns the progress it shows
  */
-export async function waitForCalibrationMaking(
+export function waitForCalibrationMaking(
   url: string,
   timeoutMs: number,
   headers: Record<string, string>,
 ): Promise<{ texts_done?: number; texts_total?: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  for (;;) {
-    try {
-      const res = await request(url, { headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
-      const body = (await res.body.json().catch(() => ({}))) as {
-        state?: string;
-        message?: string;
-        self_calibration?: { texts_done?: number; texts_total?: number };
-      };
-      if (res.statusCode === 200 && body.state === 'making' && body.self_calibration)
-        return body.self_calibration;
-      last = `${res.statusCode} ${body.state ?? ''}: ${body.message ?? ''}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${url} did not show the controller making its calibration within ${timeoutMs / 1000} s (last: ${last})`,
-      );
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  return poll(
+    url,
+    timeoutMs,
+    headers,
+    'show the controller making its calibration',
+    (status, text) => {
+      const body = jsonObject(text);
+      const progress = body.self_calibration as
+        { texts_done?: number; texts_total?: number } | undefined;
+      if (status === 200 && body.state === 'making' && progress) return { value: progress };
+      return `${status} ${String(body.state ?? '')}: ${String(body.message ?? '')}`;
+    },
+  );
 }
 
 /** The headers a request has after CloudFront and the load balancer: the rule's headers and forwarded-for. */
