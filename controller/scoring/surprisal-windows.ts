@@ -31,21 +31,6 @@ export class SurprisalSums {
     this.#bytes = bytes;
   }
 
-  /** From per-character surprisal (nats) and UTF-8 bytes. */
-  static ofCharacters(surprisal: Float64Array, bytes: Uint8Array): SurprisalSums {
-    if (surprisal.length !== bytes.length)
-      throw new RangeError('surprisal and bytes must cover the same characters');
-    const nats = new Float64Array(surprisal.length + 1);
-    const bytesSum = new Float64Array(surprisal.length + 1);
-    let n = 0;
-    let b = 0;
-    for (let i = 0; i < surprisal.length; i++) {
-      nats[i + 1] = n += surprisal[i] as number;
-      bytesSum[i + 1] = b += bytes[i] as number;
-    }
-    return new SurprisalSums(nats, bytesSum);
-  }
-
   /** Bits per UTF-8 byte of the characters [start, end); 0 for an empty range. */
   bitsPerByte(start: number, end: number): number {
     const bytes = (this.#bytes[end] as number) - (this.#bytes[start] as number);

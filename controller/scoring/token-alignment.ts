@@ -245,14 +245,10 @@ function unitBytes(c: number): number {
   return c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
 }
 
-/** UTF-8 bytes of each UTF-16 unit: a surrogate pair's 4 bytes are split 2 + 2. */
-export function charBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = unitBytes(text.charCodeAt(i));
-  return out;
-}
-
-/** The running sum of `charBytes`: entry i is the UTF-8 bytes of characters [0, i) (length n + 1). */
+/**
+ * UTF-8 bytes of the text's first characters: entry i is the bytes of UTF-16 units [0, i) (length n + 1), a
+ * surrogate pair's 4 bytes split 2 + 2.
+ */
 export function cumulativeBytes(text: string, arrays: ArraySource = FRESH_ARRAYS): Float64Array {
   const out = arrays.float64(text.length + 1);
   let sum = 0;
@@ -266,7 +262,10 @@ export interface WeightedSurprisal {
   readonly weight: number;
 }
 
-/** A character's ensemble surprisal: the weighted mean over the models that answered. */
+/**
+ * The ensemble's surprisal: the weighted mean over the models that answered, entry by entry. It serves
+ * per-character values and their running sums alike (a mean of sums is the sum of means).
+ */
 export function ensembleSurprisal(
   models: readonly WeightedSurprisal[],
   arrays: ArraySource = FRESH_ARRAYS,

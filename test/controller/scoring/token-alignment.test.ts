@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   alignTokenOffsets,
-  charBytes,
+  cumulativeBytes,
+  cumulativeSurprisal,
   charSurprisal as charSurprisalOfRun,
   ensembleSurprisal,
 } from '../../../controller/scoring/token-alignment.ts';
@@ -111,6 +112,12 @@ describe('charSurprisal', () => {
           expect(s.length).toBe(text.length);
           const expected = nll(tokens);
           expect(Math.abs(sum(s) - expected) / expected).toBeLessThanOrEqual(1e-9);
+          // The running sums the detection figures use end at the same total.
+          const running = cumulativeSurprisal(text, runOfTokens(tokens));
+          expect(running.length).toBe(text.length + 1);
+          expect(
+            Math.abs((running[text.length] as number) - expected) / expected,
+          ).toBeLessThanOrEqual(1e-9);
         },
       ),
     );
@@ -133,11 +140,12 @@ describe('charSurprisal', () => {
   });
 });
 
-describe('charBytes and ensembleSurprisal', () => {
+describe('cumulativeBytes and ensembleSurprisal', () => {
   it('counts UTF-8 bytes per UTF-16 unit', () => {
     const text = 'a\u00e9\u20ac\u{1F600}';
-    const bytes = charBytes(text);
-    expect([...bytes]).toEqual([1, 2, 3, 2, 2]);
+    const sums = cumulativeBytes(text);
+    const bytes = [...sums.subarray(1)].map((s, i) => s - (sums[i] as number));
+    expect(bytes).toEqual([1, 2, 3, 2, 2]);
     expect(bytes.reduce((s, b) => s + b, 0)).toBe(Buffer.byteLength(text));
   });
 
