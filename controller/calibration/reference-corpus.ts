@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 export interface ReferenceText {
   id: string;
@@ -16,10 +17,10 @@ export interface ReferenceText {
 }
 
 /**
- * The corpus file's text, put in by the bundler (scripts/build-bundle.ts): a host runs the single-file bundle,
- * which has no corpus file beside it, and makes its own calibration from this.
+ * The corpus file, gzip'd and in base64, put in by the bundler (scripts/build-bundle.ts): a host runs the
+ * single-file bundle, which has no corpus file beside it, and makes its own calibration from this.
  */
-declare const __EP_REFERENCE_CORPUS__: string | undefined;
+declare const __EP_REFERENCE_CORPUS_GZIP__: string | undefined;
 
 export const REFERENCE_CORPUS_NAME = 'ep-reference-en';
 export const REFERENCE_CORPUS_VERSION = '1';
@@ -36,8 +37,8 @@ export interface LoadedCorpus {
 /** @param path a corpus file @default the shipped corpus (embedded in the bundle, else read from its file) */
 export function loadReferenceCorpus(path?: string): LoadedCorpus {
   const raw =
-    path === undefined && typeof __EP_REFERENCE_CORPUS__ === 'string'
-      ? __EP_REFERENCE_CORPUS__
+    path === undefined && typeof __EP_REFERENCE_CORPUS_GZIP__ === 'string'
+      ? gunzipSync(Buffer.from(__EP_REFERENCE_CORPUS_GZIP__, 'base64')).toString('utf8')
       : readFileSync(path ?? REFERENCE_CORPUS_PATH, 'utf8');
   const texts = raw
     .split('\n')

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadReferenceCorpus } from '../../../controller/calibration/reference-corpus.ts';
-import { buildControllerBundle } from '../../../scripts/build-bundle.ts';
+import { asciiOnly, buildControllerBundle } from '../../../scripts/build-bundle.ts';
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,6 +35,23 @@ function isolate(file: string, name: string): string {
   copyFileSync(file, copy);
   return copy;
 }
+
+describe('asciiOnly', () => {
+  it('escapes non-ASCII characters without changing what the code means', () => {
+    const source = [
+      '// a dependency’s comment',
+      'const s = "café ✓ 😀"; /* — */',
+      'const re = /é+/;',
+      'const t = `naïve`;',
+      'const café = 1;\u2028return [s, re.test("éé"), t, café];',
+    ].join('\n');
+    const ascii = asciiOnly(source);
+    expect([...ascii].every((c) => c.charCodeAt(0) < 0x80)).toBe(true);
+    const run = (code: string) => new Function(code)() as unknown;
+    expect(run(ascii)).toEqual(['café ✓ 😀', true, 'naïve', 1]);
+    expect(run(ascii)).toEqual(run(source));
+  });
+});
 
 describe('buildControllerBundle', () => {
   it('bundles an entry and its CommonJS dependencies into one file that runs without node_modules', async () => {
@@ -130,6 +147,8 @@ describe('buildControllerBundle', () => {
 
   it('bundles the real controller, which starts, answers /healthz and makes its own calibration', async () => {
     const result = await buildControllerBundle({ outFile: join(tmp, 'real', 'controller.mjs') });
+    // ASCII only, so V8 holds the source one byte per character.
+    expect(readFileSync(result.outFile).every((b) => b < 0x80)).toBe(true);
     const copy = isolate(result.outFile, 'controller');
     const backend = await startFakeVllm({ servedName: 'm', maxModelLen: 4096 });
     const config = join(tmp, 'config.json');
