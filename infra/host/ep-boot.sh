@@ -6,12 +6,12 @@
 # the artifacts bucket, when there is one yet). A model that could not be downloaded is reported (this log, the
 # ModelsUnavailable metric) and left stopped; the others are served.
 # Re-running it is safe: a disk with a filesystem is never formatted, units are started, never duplicated.
-set -euo pipefail
-# Command substitutions such as $(prepare_storage) must stop on errors too.
-shopt -s inherit_errexit
+
+# The common start (strict mode, `log`, the settings in host.env, `imds`), written beside this script.
+# shellcheck source-path=SCRIPTDIR source=ep-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ep-lib.sh" || exit
 
 # Paths: the defaults are those of infra/host/paths.ts; tests point them into a temp dir.
-EP_HOST_ENV="${EP_HOST_ENV:-/etc/ep/host.env}"
 EP_ETC_DIR="${EP_ETC_DIR:-/etc/ep}"
 EP_BUNDLE_DIR="${EP_BUNDLE_DIR:-/opt/ep/controller}"
 EP_CACHE_LINK="${EP_CACHE_LINK:-/var/lib/ep/hf-cache}"
@@ -25,30 +25,18 @@ EP_DLAMI_NVME="${EP_DLAMI_NVME:-/opt/dlami/nvme}"
 EP_NVME_MOUNT="${EP_NVME_MOUNT:-/mnt/ep-nvme}"
 EP_ROOT_STORAGE="${EP_ROOT_STORAGE:-/var/lib/ep/storage}"
 EP_MD_DEVICE="${EP_MD_DEVICE:-/dev/md/ep-cache}"
-EP_IMDS="${EP_IMDS:-http://169.254.169.254}"
 EP_RETRY_SLEEP="${EP_RETRY_SLEEP:-5}"
 # How often to look for the Hugging Face token, and how many times (0: until it is there).
 EP_TOKEN_RETRY_SLEEP="${EP_TOKEN_RETRY_SLEEP:-30}"
 EP_TOKEN_ATTEMPTS="${EP_TOKEN_ATTEMPTS:-0}"
 
-log() { echo "ep-boot: $*" >&2; }
 die() {
   log "error: $*"
   exit 1
 }
 
-# Settings rendered by infra/host/user-data.ts.
-# shellcheck source=/dev/null
-. "$EP_HOST_ENV"
 : "${EP_HF_TOKEN_SECRET_ID:?} ${EP_BUNDLE_S3_URI:?} ${EP_HOST_CONFIG_S3_URI:?} ${EP_GPUS_NEEDED:?}"
 : "${EP_DOWNLOAD_UNIT:?} ${EP_SERVER_UNITS:?} ${EP_MIN_MODELS:?}"
-
-# GET one instance metadata path through IMDSv2 (a session token first; IMDSv1 is disabled on our hosts).
-imds() {
-  local token
-  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$EP_IMDS/latest/api/token")
-  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$EP_IMDS/latest/meta-data/$1"
-}
 
 # The driver may still be initialising early in boot: wait for every GPU the models were placed on.
 wait_for_gpus() {

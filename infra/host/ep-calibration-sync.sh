@@ -14,19 +14,15 @@
 #  - else nothing.
 # A host uploads only files its own controller made and downloads only objects it has not seen, so hosts never
 # hand a file back and forth. When S3 cannot be reached the local file stays and the script succeeds.
-set -euo pipefail
-shopt -s inherit_errexit
 
-EP_HOST_ENV="${EP_HOST_ENV:-/etc/ep/host.env}"
+# The common start (strict mode, `log`, the settings in host.env, `imds`), written beside this script.
+# shellcheck source-path=SCRIPTDIR source=ep-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ep-lib.sh" || exit
+
 EP_CALIBRATION_DIR="${EP_CALIBRATION_DIR:-/var/lib/ep/calibration}"
 # The controller container's user (the official Node image's `node`) writes its file into the directory.
 EP_CONTROLLER_OWNER="${EP_CONTROLLER_OWNER:-1000:1000}"
 
-log() { echo "ep-calibration-sync: $*" >&2; }
-
-# Settings rendered by infra/host/user-data.ts.
-# shellcheck source=/dev/null
-. "$EP_HOST_ENV"
 : "${EP_REGION:?}"
 
 FILE=$EP_CALIBRATION_DIR/calibration.json

@@ -9,11 +9,12 @@
 #    a replacement would fail the same way;
 #  - after the boot script finished, syncs the calibration file with the artifacts bucket (ep-calibration-sync.sh:
 #    uploads the file the controller made, downloads a newer one from the bucket).
-set -euo pipefail
 
-EP_HOST_ENV="${EP_HOST_ENV:-/etc/ep/host.env}"
+# The common start (strict mode, `log`, the settings in host.env, `imds`), written beside this script.
+# shellcheck source-path=SCRIPTDIR source=ep-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ep-lib.sh" || exit
+
 EP_CACHE_LINK="${EP_CACHE_LINK:-/var/lib/ep/hf-cache}"
-EP_IMDS="${EP_IMDS:-http://169.254.169.254}"
 EP_WATCHDOG_INTERVAL="${EP_WATCHDOG_INTERVAL:-60}"
 # Idle minutes before the scale-in protection is lifted; loop rounds to run (0: forever; tests set it).
 EP_IDLE_MINUTES="${EP_IDLE_MINUTES:-5}"
@@ -21,17 +22,7 @@ EP_WATCHDOG_ROUNDS="${EP_WATCHDOG_ROUNDS:-0}"
 EP_BOOT_UNIT="${EP_BOOT_UNIT:-ep-boot.service}"
 EP_CALIBRATION_SYNC="${EP_CALIBRATION_SYNC:-/opt/ep/bin/ep-calibration-sync.sh}"
 
-log() { echo "ep-watchdog: $*" >&2; }
-
-# shellcheck source=/dev/null
-. "$EP_HOST_ENV"
 : "${EP_REGION:?} ${EP_ASG_NAME:?} ${EP_MIN_MODELS:?} ${EP_WATCHDOG_MINUTES:?} ${EP_CONTROLLER_PORT:?}"
-
-imds() {
-  local token
-  token=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$EP_IMDS/latest/api/token")
-  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$EP_IMDS/latest/meta-data/$1"
-}
 
 # vLLM requests running or waiting, summed over the host's backends (a backend that does not answer counts 0).
 backend_requests() {

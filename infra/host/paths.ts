@@ -1,10 +1,11 @@
 /**
  * @module
- * Where things live on a GPU host. The boot script (ep-boot.sh) has the same paths as defaults of its
- * `EP_*` variables (a test checks they agree); tests override those variables to run it in a temp dir.
+ * Where things live on a GPU host. The host scripts (ep-lib.sh, ep-boot.sh, ep-calibration-sync.sh) have the same
+ * paths as defaults of their `EP_*` variables (a test checks they agree); tests override those variables to run
+ * them in a temp dir.
  */
 export const HOST_PATHS = {
-  /** Settings written by cloud-init, read by the boot script (`EP_HOST_ENV`). */
+  /** Settings written by cloud-init, read by every host script through ep-lib.sh (`EP_HOST_ENV`). */
   hostEnv: '/etc/ep/host.env',
   /** Directory of host-only files (`EP_ETC_DIR`): the token env file and the controller config. */
   etcDir: '/etc/ep',
@@ -17,6 +18,11 @@ export const HOST_PATHS = {
   /** Scripts written by cloud-init. */
   binDir: '/opt/ep/bin',
   bootScript: '/opt/ep/bin/ep-boot.sh',
+  /**
+   * What the shell scripts share (strict mode, `log`, host.env, IMDS), sourced by each from its own directory:
+   * it must stay in `binDir` beside them. Not executable.
+   */
+  scriptLibrary: '/opt/ep/bin/ep-lib.sh',
   downloadScript: '/opt/ep/bin/download-models.py',
   /** Directory holding `controller.mjs` fetched from S3 (`EP_BUNDLE_DIR`). */
   bundleDir: '/opt/ep/controller',

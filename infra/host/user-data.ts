@@ -1,7 +1,7 @@
 /**
  * @module
- * The EC2 user data of a GPU host: a `#cloud-config` that writes the boot script, its settings and the systemd
- * units, then starts `ep-boot.service` (which runs the script now and on every later boot).
+ * The EC2 user data of a GPU host: a `#cloud-config` that writes the host scripts and their library, their
+ * settings and the systemd units, then starts `ep-boot.service` (which runs the script now and on every later boot).
  */
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -30,6 +30,7 @@ import type { HostSettings } from './types.ts';
 /** EC2 rejects user data over 16 KB (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
+const SCRIPT_LIBRARY = new URL('./ep-lib.sh', import.meta.url);
 const BOOT_SCRIPT = new URL('./ep-boot.sh', import.meta.url);
 const DOWNLOAD_SCRIPT = new URL('./download-models.py', import.meta.url);
 const WATCHDOG_SCRIPT = new URL('./ep-watchdog.sh', import.meta.url);
@@ -138,6 +139,7 @@ export function hostFiles(settings: HostSettings): HostFile[] {
   });
   return [
     file(HOST_PATHS.hostEnv, hostEnv),
+    file(HOST_PATHS.scriptLibrary, readFileSync(SCRIPT_LIBRARY, 'utf8')),
     file(HOST_PATHS.bootScript, readFileSync(BOOT_SCRIPT, 'utf8'), '0755'),
     file(HOST_PATHS.downloadScript, readFileSync(DOWNLOAD_SCRIPT, 'utf8')),
     file(HOST_PATHS.watchdogScript, readFileSync(WATCHDOG_SCRIPT, 'utf8'), '0755'),

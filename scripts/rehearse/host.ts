@@ -6,7 +6,14 @@
  * small IMDSv2 server on loopback that answers with the emulated instance's own values.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -123,14 +130,16 @@ export interface BootedHost {
 }
 
 /**
- * Host paths the boot script reads from `EP_*` variables, mapped into the root: every `EP_X="${EP_X:-/path}"`
- * default the script declares (so a new path never touches this machine's own /), plus the known ones.
+ * Host paths the host scripts read from `EP_*` variables, mapped into the root: every `EP_X="${EP_X:-/path}"`
+ * default a shell script in the host's bin directory declares (the boot script, the library the scripts source,
+ * ...; so a new path never touches this machine's own /), plus the known ones.
  */
-function pathEnv(root: string, script: string): Record<string, string> {
+function pathEnv(root: string, scripts: readonly string[]): Record<string, string> {
   const p = (x: string) => join(root, x);
   const declared: Record<string, string> = {};
-  for (const m of script.matchAll(/^(EP_[A-Z0-9_]+)="\$\{\1:-(\/[^}]*)\}"/gm))
-    declared[m[1]!] = p(m[2]!);
+  for (const script of scripts)
+    for (const m of script.matchAll(/^(EP_[A-Z0-9_]+)="\$\{\1:-(\/[^}]*)\}"/gm))
+      declared[m[1]!] = p(m[2]!);
   return {
     ...declared,
     EP_HOST_ENV: p('/etc/ep/host.env'),
@@ -188,7 +197,13 @@ export async function bootHost(o: BootOptions): Promise<BootedHost> {
   }
   const script = join(root, 'opt/ep/bin/ep-boot.sh');
   if (!existsSync(script)) throw new Error('the user data does not write /opt/ep/bin/ep-boot.sh');
-  const paths = pathEnv(root, readFileSync(script, 'utf8'));
+  const binDir = dirname(script);
+  const paths = pathEnv(
+    root,
+    readdirSync(binDir)
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => readFileSync(join(binDir, f), 'utf8')),
+  );
   mkdirSync(paths.EP_DLAMI_NVME!, { recursive: true });
   const imds = await startImds(o.identity);
   const env = {

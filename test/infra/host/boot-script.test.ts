@@ -181,7 +181,7 @@ describe('ep-boot.sh with a model that cannot be downloaded', () => {
       { name: 'llama-2-7b', unavailable: expect.stringMatching(/^access refused \(403\)/) },
     ]);
     expect(r.stderr).toMatch(
-      /model llama-2-7b \(meta-llama--Llama-2-7b-hf\) UNAVAILABLE: access refused \(403\).*the other models/,
+      /^ep-boot: model llama-2-7b \(meta-llama--Llama-2-7b-hf\) UNAVAILABLE: access refused \(403\).*the other models/m,
     );
     const metric = host.calls().find((c) => c.cmd === 'aws' && c.args.includes('put-metric-data'));
     expect(metric?.args).toEqual(

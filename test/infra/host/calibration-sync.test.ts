@@ -107,7 +107,11 @@ describe('calibration at boot', () => {
     const host = sim(hostSettings(), { s3Dir: s3.dir });
     const r = host.boot();
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/no calibration in s3:\/\/demo-artifacts\/ep\/calibration.* yet/);
+    // Each script names itself in the log they share.
+    expect(r.stderr).toMatch(
+      /^ep-calibration-sync: no calibration in s3:\/\/demo-artifacts\/ep\/calibration.* yet/m,
+    );
+    expect(r.stderr).toMatch(/^ep-boot: started ep-vllm@/m);
     expect(statSync(host.path(HOST_PATHS.calibrationDir)).isDirectory()).toBe(true);
     expect(transfers(host)).toEqual([]);
 
@@ -115,7 +119,9 @@ describe('calibration at boot', () => {
     host.reboot();
     const again = host.boot({ STUB_S3_DOWN: '1' });
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/cannot reach s3:.*keeping the local calibration/);
+    expect(again.stderr).toMatch(
+      /^ep-calibration-sync: cannot reach s3:.*keeping the local calibration/m,
+    );
     expect(readFileSync(host.path(FILE), 'utf8')).toBe('{"made":"here"}');
   });
 });

@@ -3,9 +3,9 @@
  * shellcheck, deployment values in plain text, and the compressed files decoding to the sources in the repo.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -26,6 +26,9 @@ interface Entry {
   owner: string;
   encoding?: string;
 }
+
+/** The shell files of infra/host: the library and the scripts that source it. */
+const HOST_SHELL_FILES = ['ep-lib.sh', 'ep-boot.sh', 'ep-watchdog.sh', 'ep-calibration-sync.sh'];
 
 const tmp = mkdtempSync(join(tmpdir(), 'ep-user-data-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -82,30 +85,43 @@ describe('renderUserData', () => {
     },
   );
 
-  it.runIf(runWithTool('shellcheck'))('every shell script it writes passes shellcheck', () => {
-    requireTool('shellcheck');
-    const scripts = [...files(renderUserData(hostSettings())).entries()].filter(([, c]) =>
-      c.startsWith('#!/'),
-    );
-    const shells = scripts.filter(([, c]) => /^#!\/(usr\/bin\/env |bin\/)(ba)?sh/.test(c));
-    expect(shells.map(([p]) => p)).toEqual([
-      HOST_PATHS.bootScript,
-      HOST_PATHS.watchdogScript,
-      HOST_PATHS.calibrationSyncScript,
-    ]);
-    for (const [path, content] of shells) {
-      const file = join(tmp, path.replace(/\//g, '_'));
-      writeFileSync(file, content);
-      const r = spawnSync('shellcheck', ['--severity=style', file], { encoding: 'utf8' });
-      expect(r.status, `${path}:\n${r.stdout}${r.stderr}`).toBe(0);
-    }
-  });
+  it.runIf(runWithTool('shellcheck'))(
+    'every shell script it writes passes shellcheck, following the library it sources',
+    () => {
+      requireTool('shellcheck');
+      // Laid out as on a host, so shellcheck -x finds the library beside the scripts that source it.
+      const root = mkdtempSync(join(tmp, 'host-'));
+      const shells = [...files(renderUserData(hostSettings())).entries()].filter(([, c]) =>
+        /^(#!\/(usr\/bin\/env |bin\/)(ba)?sh|# shellcheck shell=(ba)?sh)\n/.test(c),
+      );
+      expect(shells.map(([p]) => p)).toEqual([
+        HOST_PATHS.scriptLibrary,
+        HOST_PATHS.bootScript,
+        HOST_PATHS.watchdogScript,
+        HOST_PATHS.calibrationSyncScript,
+      ]);
+      for (const [path, content] of shells) {
+        mkdirSync(dirname(join(root, path)), { recursive: true });
+        writeFileSync(join(root, path), content);
+      }
+      for (const [path] of shells) {
+        const r = spawnSync('shellcheck', ['-x', '--severity=style', join(root, path)], {
+          cwd: tmp,
+          encoding: 'utf8',
+        });
+        expect(r.status, `${path}:\n${r.stdout}${r.stderr}`).toBe(0);
+      }
+    },
+  );
 
   it.runIf(runWithTool('shellcheck'))('the host scripts in the repository pass shellcheck', () => {
     requireTool('shellcheck');
-    for (const name of ['ep-boot.sh', 'ep-watchdog.sh', 'ep-calibration-sync.sh']) {
+    for (const name of HOST_SHELL_FILES) {
       const script = new URL(`../../../infra/host/${name}`, import.meta.url).pathname;
-      const r = spawnSync('shellcheck', ['--severity=style', script], { encoding: 'utf8' });
+      const r = spawnSync('shellcheck', ['-x', '--severity=style', script], {
+        cwd: tmp,
+        encoding: 'utf8',
+      });
       expect(r.status, r.stdout).toBe(0);
     }
   });
@@ -120,15 +136,22 @@ describe('renderUserData', () => {
   it('writes the repository files unchanged, with the right modes', () => {
     const doc = parse(renderUserData(hostSettings())) as { write_files: Entry[] };
     const byPath = new Map(doc.write_files.map((e) => [e.path, e]));
-    const boot = byPath.get(HOST_PATHS.bootScript) as Entry;
-    expect(decode(boot)).toBe(
-      readFileSync(new URL('../../../infra/host/ep-boot.sh', import.meta.url), 'utf8'),
-    );
-    expect(boot.permissions).toBe('0755');
-    const dl = byPath.get(HOST_PATHS.downloadScript) as Entry;
-    expect(decode(dl)).toBe(
-      readFileSync(new URL('../../../infra/host/download-models.py', import.meta.url), 'utf8'),
-    );
+    // Scripts systemd or another script runs are executable; the library they source and the Python script
+    // run inside a container (as `python3 <file>`) are not.
+    const written: Array<[string, string, string]> = [
+      [HOST_PATHS.scriptLibrary, 'ep-lib.sh', '0644'],
+      [HOST_PATHS.bootScript, 'ep-boot.sh', '0755'],
+      [HOST_PATHS.watchdogScript, 'ep-watchdog.sh', '0755'],
+      [HOST_PATHS.calibrationSyncScript, 'ep-calibration-sync.sh', '0755'],
+      [HOST_PATHS.downloadScript, 'download-models.py', '0644'],
+    ];
+    for (const [path, name, mode] of written) {
+      const e = byPath.get(path) as Entry;
+      expect(decode(e), path).toBe(
+        readFileSync(new URL(`../../../infra/host/${name}`, import.meta.url), 'utf8'),
+      );
+      expect(e.permissions, path).toBe(mode);
+    }
     for (const e of doc.write_files) expect(e.owner).toBe('root:root');
   });
 
@@ -187,11 +210,12 @@ describe('renderUserData', () => {
   });
 });
 
-describe('ep-boot.sh defaults', () => {
+describe('the host scripts’ defaults', () => {
   it('are the paths of infra/host/paths.ts', () => {
+    const library = readFileSync(new URL('../../../infra/host/ep-lib.sh', import.meta.url), 'utf8');
+    expect(library).toContain(`EP_HOST_ENV="\${EP_HOST_ENV:-${HOST_PATHS.hostEnv}}"`);
     const script = readFileSync(new URL('../../../infra/host/ep-boot.sh', import.meta.url), 'utf8');
     const defaults: Record<string, string> = {
-      EP_HOST_ENV: HOST_PATHS.hostEnv,
       EP_ETC_DIR: HOST_PATHS.etcDir,
       EP_BUNDLE_DIR: HOST_PATHS.bundleDir,
       EP_CACHE_LINK: HOST_PATHS.hfCache,

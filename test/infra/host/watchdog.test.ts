@@ -146,7 +146,9 @@ describe('ep-watchdog.sh', () => {
     expect(health(sustained.aws)).toEqual([
       expect.arrayContaining(['--instance-id', 'i-0abc', '--health-status', 'Unhealthy']),
     ]);
-    expect(sustained.stderr).toMatch(/marking i-0abc Unhealthy/);
+    expect(sustained.stderr).toMatch(
+      /^ep-watchdog: failing for 3 minutes: marking i-0abc Unhealthy/m,
+    );
   });
 
   it('leaves a host alone while it boots, and when too few models could be downloaded', () => {
