@@ -53,9 +53,9 @@ describe('overload', () => {
     // About 60 batches: 6 s of backend work for key 0.
     background(url, { texts: lines('backlog', 960) }, as(0));
     await new Promise((r) => setTimeout(r, 300));
-    const started = performance.now();
+    const sentAt = performance.now();
     const res = await postJson(url, { texts: ['A single line from another key.'] }, as(1));
-    const ms = performance.now() - started;
+    const ms = performance.now() - sentAt;
     expect(res.status).toBe(200);
     expect(ms).toBeLessThan(2_000);
   });
@@ -64,9 +64,9 @@ describe('overload', () => {
     const { url, as } = await slowStack();
     background(url, { texts: lines('backlog', 960) }, as(0));
     await new Promise((r) => setTimeout(r, 300));
-    const started = performance.now();
+    const sentAt = performance.now();
     const res = await postJson(url, { texts: lines('late', 200), timeout_ms: 1_500 }, as(1));
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(performance.now() - sentAt).toBeLessThan(1_000);
     expect(res.status).toBe(503);
     expect(res.json.error.type).toBe('overloaded');
     // Several seconds of queued work beyond the deadline: the client is told so, not "retry in 1 s".
