@@ -17,7 +17,7 @@ import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { startLocalFleet } from '../images/local-lm/index.ts';
 import { provisionDevKey } from './lib/dev-key.ts';
 import { StartSettingsError, checkPortFree, readStartSettings } from './lib/start-settings.ts';
-import { ensureLocalCalibration } from './lib/local-calibration.ts';
+import { calibrationInForce } from './lib/local-calibration.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -38,7 +38,8 @@ async function main(): Promise<void> {
     logLevel: process.env.EP_LOG_LEVEL ?? 'warn',
     models: fleet.servers.map((s) => ({ name: s.servedName, backends: [s.url] })),
     auth: { store: `file:${keyStorePath}`, reloadMs: 5_000 },
-    calibration: { path: calibrationPath },
+    // Made by the controller itself from the reference corpus when missing or made for other models.
+    calibration: { path: calibrationPath, makeIfMissing: true },
   });
   const controller = await startController(config, {
     logger: createLogger(config.logLevel),
@@ -65,12 +66,9 @@ Try it:
     -d '{"texts": ["The ship sailed across the sea at dawn.", "dawn sea the across at ship sailed The."]}'
 
 Press Ctrl-C to stop.`);
-  ensureLocalCalibration({
-    controller,
-    calibrationPath,
-    apiKey: key,
-    log: (l) => console.log(l),
-  }).then(
+  calibrationInForce(controller, () =>
+    console.log('No calibration for these models yet: making one from the reference corpus…'),
+  ).then(
     (how) =>
       console.log(
         how === 'made'

@@ -73,7 +73,7 @@ export async function scoreGolden(
     signal,
   );
   if (!choice) throw new Error('golden probe: no choice');
-  const span = sumPromptLogprobs(choice.prompt_token_ids, choice.prompt_logprobs, 1, false);
+  const span = sumPromptLogprobs(choice.prompt_token_ids, choice.prompt_logprobs, 1);
   if (span.tokens === 0) throw new Error('golden probe: no scored token');
   return span.nll / span.tokens;
 }

@@ -5,7 +5,6 @@
  * (`vllm/logprobs.py`, https://github.com/vllm-project/vllm), but a JS object lists integer-like keys in
  * ascending order (https://tc39.es/ecma262/#sec-ordinaryownpropertykeys), so the first key need not be it.
  */
-import { tokenTextsOf } from './token-texts.ts';
 import type { PromptLogprobs } from '../backends/vllm-types.ts';
 import type { TokenRun } from './token-run.ts';
 
@@ -31,30 +30,21 @@ export class InvalidLogprobError extends Error {
 }
 
 /**
- * Sums the logprobs of positions `from` … end of one prompt.
+ * Sums the logprobs of positions `from` … end of one prompt read with `JSON.parse` (the golden probe's check;
+ * scoring reads answers into `ScoredChoice`s and sums them in `scheduler/scored-span.ts`, by the same rules).
  * @throws {InvalidLogprobError} for a missing entry, a non-finite value or vLLM's −∞ sentinel.
  */
 export function sumPromptLogprobs(
   ids: readonly number[],
   logprobs: PromptLogprobs,
   from: number,
-  withDetail: boolean,
 ): ScoredSpan {
   let sum = 0;
   const start = Math.max(from, 1);
-  const tokens = Math.max(0, ids.length - start);
-  const run = withDetail
-    ? {
-        ids: new Int32Array(tokens),
-        logprobs: new Float64Array(tokens),
-        texts: [] as (string | null)[],
-      }
-    : undefined;
   for (let j = start; j < ids.length; j++) {
     const position = logprobs[j];
     if (!position || typeof position !== 'object') throw new InvalidLogprobError(j, 'no entry');
-    const id = ids[j] as number;
-    const entry = position[String(id)];
+    const entry = position[String(ids[j] as number)];
     if (!entry || typeof entry !== 'object')
       throw new InvalidLogprobError(j, 'actual token missing');
     const lp = entry.logprob;
@@ -63,12 +53,6 @@ export function sumPromptLogprobs(
     if (lp <= NEG_INF_SENTINEL) throw new InvalidLogprobError(j, '-inf');
     if (lp > 1e-6) throw new InvalidLogprobError(j, 'positive log-probability');
     sum += lp;
-    if (run) {
-      run.ids[j - start] = id;
-      run.logprobs[j - start] = lp;
-      run.texts.push(typeof entry.decoded_token === 'string' ? entry.decoded_token : null);
-    }
   }
-  if (!run) return { nll: -sum, tokens };
-  return { nll: -sum, tokens, run: { ...run, texts: tokenTextsOf(run.texts) } };
+  return { nll: -sum, tokens: Math.max(0, ids.length - start) };
 }

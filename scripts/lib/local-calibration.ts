@@ -1,47 +1,37 @@
 /**
  * @module
- * The local stack's calibration: the controller reads `calibrationPath`; when that file is missing or was made
- * for other models (retrained local models), a new one is made in the background by scoring the reference
- * corpus through the running controller, then put in force. Scoring works meanwhile; percentiles, spans and
- * flags start once the file is in force.
+ * The local stack's calibration. The controller makes its own (`calibration.makeIfMissing`) when the file is
+ * missing or was made for other models (retrained local models), by scoring the reference corpus through its own
+ * scheduler, and puts it in force. This only watches for that, so `npm start` can say when percentiles, spans
+ * and flags start to work. Scoring works meanwhile.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningController } from '../../controller/main.ts';
-import { calibrate } from './calibrate-run.ts';
 
-export interface LocalCalibrationOptions {
-  readonly controller: RunningController;
-  /** Where the controller reads its calibration (`calibration.path`). */
-  readonly calibrationPath: string;
-  readonly apiKey?: string;
-  /** Limit the reference texts (tests). @default every fit text */
-  readonly maxTexts?: number;
-  readonly log?: (line: string) => void;
-}
-
-/** Resolves when a calibration is in force: loaded from the file or freshly made. */
-export async function ensureLocalCalibration(
-  options: LocalCalibrationOptions,
+/**
+ * Resolves once a calibration is in force: `loaded` from the file, or `made` by the controller.
+ * @param onMaking called once, when the controller starts making one
+ * @rejects when the controller does not make its own (`calibration.makeIfMissing` off) or has given up
+ */
+export async function calibrationInForce(
+  controller: RunningController,
+  onMaking?: (textsTotal: number | undefined) => void,
+  pollMs = 500,
 ): Promise<'loaded' | 'made'> {
-  const { controller, calibrationPath } = options;
-  const source = controller.calibration;
-  // Discovery may still be under way: the file can only be checked against known models.
-  for (let i = 0; i < 600 && source.status.state === 'pending'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    await source.refresh();
+  const maker = controller.selfCalibration;
+  if (!maker)
+    throw new Error('the controller does not make its calibration (calibration.makeIfMissing)');
+  let told = false;
+  for (;;) {
+    if (controller.calibration.current && controller.calibration.status.state === 'loaded')
+      return maker.status.attempts > 0 ? 'made' : 'loaded';
+    const { state, textsTotal, lastError } = maker.status;
+    if (state === 'gave_up')
+      throw new Error(lastError ?? 'the controller gave up making a calibration');
+    if (state === 'making' && !told) {
+      told = true;
+      onMaking?.(textsTotal);
+    }
+    await sleep(pollMs);
   }
-  if (source.current && source.status.state === 'loaded') return 'loaded';
-  options.log?.(
-    `calibration: ${source.status.message ?? 'none'}; making one from the reference corpus…`,
-  );
-  const { file } = await calibrate(
-    { url: controller.url, ...(options.apiKey ? { apiKey: options.apiKey } : {}) },
-    options.maxTexts !== undefined ? { maxTexts: options.maxTexts } : {},
-  );
-  await mkdir(dirname(calibrationPath), { recursive: true });
-  await writeFile(`${calibrationPath}.partial`, JSON.stringify(file));
-  await rename(`${calibrationPath}.partial`, calibrationPath);
-  source.use(file);
-  return 'made';
 }
