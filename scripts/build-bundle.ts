@@ -110,9 +110,7 @@ export async function buildControllerBundle(opts: BundleOptions = {}): Promise<B
  */
 export function asciiOnly(source: string): string {
   return source.replace(/[\u0080-\uffff]/g, (c) =>
-    c === '\u2028' || c === '\u2029'
-      ? '\n'
-      : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    c === '\u2028' || c === '\u2029' ? '\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
 

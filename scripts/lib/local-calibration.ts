@@ -19,13 +19,15 @@ export async function calibrationInForce(
   pollMs = 500,
 ): Promise<'loaded' | 'made'> {
   const maker = controller.selfCalibration;
-  if (!maker) throw new Error('the controller does not make its calibration (calibration.makeIfMissing)');
+  if (!maker)
+    throw new Error('the controller does not make its calibration (calibration.makeIfMissing)');
   let told = false;
   for (;;) {
     if (controller.calibration.current && controller.calibration.status.state === 'loaded')
       return maker.status.attempts > 0 ? 'made' : 'loaded';
     const { state, textsTotal, lastError } = maker.status;
-    if (state === 'gave_up') throw new Error(lastError ?? 'the controller gave up making a calibration');
+    if (state === 'gave_up')
+      throw new Error(lastError ?? 'the controller gave up making a calibration');
     if (state === 'making' && !told) {
       told = true;
       onMaking?.(textsTotal);

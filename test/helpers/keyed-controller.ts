@@ -1,13 +1,13 @@
 /** A loopback controller with one valid API key in a file store, in front of a fake vLLM. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
-import { generateKey } from '../../controller/auth/key-format.ts';
 import type { ControllerConfigInput } from '../../controller/config.ts';
 import type { RunningController } from '../../controller/api/server.ts';
 import { startTestController } from './controller.ts';
 import { startFakeVllm, type FakeVllm, type FakeVllmOptions } from './fake-vllm.ts';
+import { writeKeyStoreFile } from './key-store-file.ts';
 
 export interface KeyedController {
   readonly controller: RunningController;
@@ -24,20 +24,12 @@ export async function startKeyedController(
 ): Promise<KeyedController> {
   const backend = await startFakeVllm(options.backend);
   const dir = mkdtempSync(join(tmpdir(), 'ep-keyed-'));
-  const { key, id, hash } = generateKey();
-  const store = join(dir, 'keys.json');
-  writeFileSync(
-    store,
-    JSON.stringify({
-      version: 1,
-      keys: [{ id, name: 't', hash, createdAt: new Date().toISOString() }],
-    }),
-  );
+  const { store, keys } = writeKeyStoreFile(dir);
   const controller = await startTestController(
     {
       ...overrides,
       models: [{ name: 'm', backends: [backend.url] }],
-      auth: { ...(overrides.auth ?? {}), store: `file:${store}` },
+      auth: { ...(overrides.auth ?? {}), store },
     },
     options.logDestination ? { logDestination: options.logDestination } : {},
   );
@@ -45,7 +37,7 @@ export async function startKeyedController(
     controller,
     backend,
     port: controller.port,
-    key,
+    key: keys[0]!.key,
     async close() {
       await controller.close();
       await backend.close();

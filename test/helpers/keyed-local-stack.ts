@@ -2,12 +2,10 @@
  * The local stack as `npm start` runs it, for end-to-end tests: the four local-lm models on loopback and a
  * controller that needs an API key from a file store.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { generateKey } from '../../controller/auth/key-format.ts';
 import type { RunningController } from '../../controller/main.ts';
 import { startLocalFleet } from '../../images/local-lm/index.ts';
 import { startTestController } from './controller.ts';
+import { writeKeyStoreFile } from './key-store-file.ts';
 import { tempDir } from './temp-dir.ts';
 
 export interface KeyedLocalStack {
@@ -19,22 +17,13 @@ export interface KeyedLocalStack {
 }
 
 export async function startKeyedLocalStack(): Promise<KeyedLocalStack> {
-  const dir = tempDir('ep-stack-');
-  const { key, id, hash } = generateKey();
-  const store = join(dir, 'keys.json');
-  writeFileSync(
-    store,
-    JSON.stringify({
-      version: 1,
-      keys: [{ id, name: 'test', hash, createdAt: new Date().toISOString() }],
-    }),
-  );
+  const { store, keys } = writeKeyStoreFile(tempDir('ep-stack-'), ['test']);
   const fleet = await startLocalFleet({ host: '127.0.0.1' });
   let controller: RunningController;
   try {
     controller = await startTestController({
       models: fleet.servers.map((s) => ({ name: s.servedName, backends: [s.url] })),
-      auth: { store: `file:${store}` },
+      auth: { store },
     });
   } catch (err) {
     await fleet.close();
@@ -42,7 +31,7 @@ export async function startKeyedLocalStack(): Promise<KeyedLocalStack> {
   }
   return {
     url: controller.url,
-    key,
+    key: keys[0]!.key,
     models: fleet.servers.map((s) => s.servedName),
     controller,
     async close() {

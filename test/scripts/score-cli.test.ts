@@ -9,12 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKey } from '../../controller/auth/key-format.ts';
 import type { RunningController } from '../../controller/main.ts';
 import { runScore } from '../../scripts/score.ts';
 import { startTestController } from '../helpers/controller.ts';
 import { startFakeVllm } from '../helpers/fake-vllm.ts';
 import type { FakeVllm } from '../helpers/fake-vllm.ts';
+import { writeKeyStoreFile } from '../helpers/key-store-file.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -83,26 +83,11 @@ describe('score CLI', () => {
       cache: { maxBytes: 0 },
     };
     open = await startTestController({ models: [{ name: 'a', backends: [slow.url] }], ...limits });
-    const generated = generateKey();
-    key = generated.key;
-    const store = join(dir, 'keys.json');
-    await writeFile(
-      store,
-      JSON.stringify({
-        version: 1,
-        keys: [
-          {
-            id: generated.id,
-            name: 't',
-            hash: generated.hash,
-            createdAt: new Date().toISOString(),
-          },
-        ],
-      }),
-    );
+    const { store, keys } = writeKeyStoreFile(dir);
+    key = keys[0]!.key;
     guarded = await startTestController({
       models: [{ name: 'a', backends: [slow.url] }],
-      auth: { store: `file:${store}` },
+      auth: { store },
     });
     input = join(dir, 'texts.jsonl');
     await writeFile(

@@ -7,46 +7,33 @@
  * Keys: `key` (default limits) and `limited_key` (60 requests per minute, so the 61st request in a burst gets 429
  * with `Retry-After: 1`). Limits: `maxBodyBytes` 64 KiB, so a large plain request gets 413.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKey } from '../../../controller/auth/key-format.ts';
 import { parseConfig } from '../../../controller/config.ts';
 import { startController } from '../../../controller/main.ts';
 import { createLogger } from '../../../controller/observability/logger.ts';
 import { startLocalFleet } from '../../../images/local-lm/index.ts';
+import { writeKeyStoreFile } from '../../helpers/key-store-file.ts';
 
 export const STACK_MAX_BODY_BYTES = 64 * 1024;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ep-python-stack-'));
-  const main = generateKey();
-  const limited = generateKey();
-  const store = join(dir, 'keys.json');
-  const createdAt = new Date().toISOString();
-  writeFileSync(
+  const {
     store,
-    JSON.stringify({
-      version: 1,
-      keys: [
-        { id: main.id, name: 'python-tests', hash: main.hash, createdAt },
-        {
-          id: limited.id,
-          name: 'python-tests-limited',
-          hash: limited.hash,
-          createdAt,
-          limits: { requestsPerMinute: 60 },
-        },
-      ],
-    }),
-  );
+    keys: [main, limited],
+  } = writeKeyStoreFile(dir, [
+    'python-tests',
+    { name: 'python-tests-limited', limits: { requestsPerMinute: 60 } },
+  ]);
   const fleet = await startLocalFleet({ host: '127.0.0.1', controls: true });
   const config = parseConfig({
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
     models: fleet.servers.map((s) => ({ name: s.servedName, backends: [s.url] })),
-    auth: { store: `file:${store}` },
+    auth: { store },
     limits: { maxBodyBytes: STACK_MAX_BODY_BYTES },
     // Quick probes: a backend ejected by a fault test is readmitted within a second of the fault's end.
     health: {
@@ -60,8 +47,8 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       url: controller.url,
-      key: main.key,
-      limited_key: limited.key,
+      key: main!.key,
+      limited_key: limited!.key,
       max_body_bytes: STACK_MAX_BODY_BYTES,
       backends: Object.fromEntries(fleet.servers.map((s) => [s.servedName, s.url])),
     }),

@@ -3,21 +3,14 @@
  * not download is listed in `/v1/models` with the reason, and answers without it are flagged degraded.
  */
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningController } from '../../../controller/main.ts';
-import { startLocalLm, type LocalLmServer } from '../../../images/local-lm/index.ts';
+import { describe, expect, it } from 'vitest';
+import { startLocalLm } from '../../../images/local-lm/index.ts';
+import { closeAfterEach } from '../../helpers/close-after-each.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
 import { tinyBos } from '../backends/tiny-models.ts';
 import { until } from '../scheduler/until.ts';
 
-let servers: LocalLmServer[] = [];
-let controller: RunningController | undefined;
-afterEach(async () => {
-  await controller?.close();
-  await Promise.all(servers.map((s) => s.close()));
-  controller = undefined;
-  servers = [];
-});
+const started = closeAfterEach();
 
 /** A loopback port nothing listens on (its vLLM server was never started). */
 async function closedPort(): Promise<number> {
@@ -30,21 +23,23 @@ async function closedPort(): Promise<number> {
 
 describe('quorum readiness on a host with an unavailable model', () => {
   it('is ready with minModels of three models, lists the missing one with its reason, and flags answers degraded', async () => {
-    servers = [
-      await startLocalLm({ model: tinyBos('a') }),
-      await startLocalLm({ model: tinyBos('b') }),
+    const servers = [
+      started.add(await startLocalLm({ model: tinyBos('a') })),
+      started.add(await startLocalLm({ model: tinyBos('b') })),
     ];
     const reason = 'download refused (403): accept the license at https://huggingface.co/org/c';
-    controller = await startTestController({
-      minModels: 2,
-      models: [
-        { name: 'a', backends: [servers[0]!.url] },
-        { name: 'b', backends: [servers[1]!.url] },
-        { name: 'c', backends: [`http://127.0.0.1:${await closedPort()}`], unavailable: reason },
-      ],
-      health: { probeIntervalMs: 100, probeTimeoutMs: 500 },
-    });
-    await until(async () => (await fetch(`${controller!.url}/readyz`)).status === 200);
+    const controller = started.add(
+      await startTestController({
+        minModels: 2,
+        models: [
+          { name: 'a', backends: [servers[0]!.url] },
+          { name: 'b', backends: [servers[1]!.url] },
+          { name: 'c', backends: [`http://127.0.0.1:${await closedPort()}`], unavailable: reason },
+        ],
+        health: { probeIntervalMs: 100, probeTimeoutMs: 500 },
+      }),
+    );
+    await until(async () => (await fetch(`${controller.url}/readyz`)).status === 200);
     const ready = (await (await fetch(`${controller.url}/readyz`)).json()) as Record<
       string,
       unknown

@@ -2,10 +2,11 @@
  * NDJSON streams are bounded: a client that stops reading is dropped after `streamStallMs` and its stream's
  * slot and texts released; open streams are capped per key (429) and in all (503).
  */
-import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closeAfterEach } from '../../helpers/close-after-each.ts';
 import { rawConnection } from '../../helpers/raw-http.ts';
 import { startKeyedController, type KeyedController } from '../../helpers/keyed-controller.ts';
+import { collectLogLines } from '../../helpers/log-lines.ts';
 
 const streamBody = (n: number, chars: number, details = 'none') =>
   JSON.stringify({
@@ -15,10 +16,7 @@ const streamBody = (n: number, chars: number, details = 'none') =>
   });
 
 describe('stream limits', () => {
-  const running: KeyedController[] = [];
-  afterEach(async () => {
-    for (const r of running.splice(0)) await r.close();
-  });
+  const started = closeAfterEach();
 
   const post = (c: KeyedController, body: string) =>
     fetch(`${c.controller.url}/v1/perplexity`, {
@@ -32,18 +30,13 @@ describe('stream limits', () => {
     });
 
   it('drops a stream whose client stopped reading, and frees its slot', async () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(data: Buffer, _enc, done) {
-        lines.push(...data.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const c = await startKeyedController(
-      { timeouts: { streamStallMs: 400 }, limits: { maxConcurrentStreamsPerKey: 1 } },
-      { logDestination: destination },
+    const { lines, destination } = collectLogLines();
+    const c = started.add(
+      await startKeyedController(
+        { timeouts: { streamStallMs: 400 }, limits: { maxConcurrentStreamsPerKey: 1 } },
+        { logDestination: destination },
+      ),
     );
-    running.push(c);
     const body = streamBody(3_000, 800, 'tokens');
     const conn = await rawConnection(c.port);
     conn.write(
@@ -70,11 +63,12 @@ describe('stream limits', () => {
   }, 30_000);
 
   it('caps the streams one key may have open (429) and the streams in all (503)', async () => {
-    const perKey = await startKeyedController(
-      { limits: { maxConcurrentStreamsPerKey: 1, maxConcurrentStreams: 10 } },
-      { backend: { delayMs: 600 } },
+    const perKey = started.add(
+      await startKeyedController(
+        { limits: { maxConcurrentStreamsPerKey: 1, maxConcurrentStreams: 10 } },
+        { backend: { delayMs: 600 } },
+      ),
     );
-    running.push(perKey);
     const first = post(perKey, streamBody(3, 20));
     await new Promise((r) => setTimeout(r, 150));
     const second = await post(perKey, streamBody(3, 20));
@@ -90,11 +84,12 @@ describe('stream limits', () => {
     expect(third.status).toBe(200);
     await third.text();
 
-    const total = await startKeyedController(
-      { limits: { maxConcurrentStreamsPerKey: 5, maxConcurrentStreams: 1 } },
-      { backend: { delayMs: 600 } },
+    const total = started.add(
+      await startKeyedController(
+        { limits: { maxConcurrentStreamsPerKey: 5, maxConcurrentStreams: 1 } },
+        { backend: { delayMs: 600 } },
+      ),
     );
-    running.push(total);
     const open = post(total, streamBody(3, 20));
     await new Promise((r) => setTimeout(r, 150));
     const refused = await post(total, streamBody(3, 20));

@@ -1,6 +1,6 @@
 /** A pino logger whose output lands in an array, so tests can grep every line a component wrote. */
-import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { collectLogLines } from '../../helpers/log-lines.ts';
 
 export interface CapturedLog {
   logger: Logger;
@@ -11,18 +11,8 @@ export interface CapturedLog {
 }
 
 export function captureLog(): CapturedLog {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
-      done();
-    },
-  });
+  const { destination, lines, entries } = collectLogLines();
   // Synchronous stream writes: every line is in `lines` as soon as the log call returns.
-  const logger = pino({ level: 'trace' }, stream);
-  return {
-    logger,
-    lines,
-    entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  const logger = pino({ level: 'trace' }, destination);
+  return { logger, lines, entries };
 }

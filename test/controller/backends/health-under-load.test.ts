@@ -1,36 +1,30 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningController } from '../../../controller/main.ts';
+import { describe, expect, it } from 'vitest';
 import type { SchedulerObserver } from '../../../controller/observability/observer.ts';
 import { startLocalLm } from '../../../images/local-lm/index.ts';
-import type { LocalLmServer } from '../../../images/local-lm/index.ts';
+import { closeAfterEach } from '../../helpers/close-after-each.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
 import { SENTENCES, tinyBos } from './tiny-models.ts';
 
-let server: LocalLmServer | undefined;
-let controller: RunningController | undefined;
-afterEach(async () => {
-  await controller?.close();
-  await server?.close();
-  controller = undefined;
-  server = undefined;
-});
+const started = closeAfterEach();
 
 describe('health probes of a busy backend', () => {
   it('do not eject a backend whose probes queue behind real work longer than the probe timeout', async () => {
     // An engine that runs requests FIFO at 0.5 ms per prompt token: a probe waits behind every batch ahead.
-    server = await startLocalLm({
-      model: tinyBos(),
-      timing: {
-        name: 'slow-fifo',
-        callMs: 0,
-        stepMs: 2,
-        tokenMs: 0.5,
-        floorMs: 2,
-        maxSeqs: 64,
-        maxTokens: 1024,
-        chunkedPrefill: true,
-      },
-    });
+    const server = started.add(
+      await startLocalLm({
+        model: tinyBos(),
+        timing: {
+          name: 'slow-fifo',
+          callMs: 0,
+          stepMs: 2,
+          tokenMs: 0.5,
+          floorMs: 2,
+          maxSeqs: 64,
+          maxTokens: 1024,
+          chunkedPrefill: true,
+        },
+      }),
+    );
     const states: string[] = [];
     const observer: SchedulerObserver = {
       batchSent() {},
@@ -39,14 +33,16 @@ describe('health probes of a busy backend', () => {
       cacheLookups() {},
       backendState: (_m, b, s) => void states.push(`${b}:${s}`),
     };
-    controller = await startTestController(
-      {
-        models: [{ name: 'tiny', backends: [server.url] }],
-        scheduler: { maxInflightPerBackend: 4, maxBatchPrompts: 64 },
-        cache: { maxBytes: 0 },
-        health: { probeIntervalMs: 100, probeTimeoutMs: 250, failuresToEject: 2 },
-      },
-      { observer },
+    const controller = started.add(
+      await startTestController(
+        {
+          models: [{ name: 'tiny', backends: [server.url] }],
+          scheduler: { maxInflightPerBackend: 4, maxBatchPrompts: 64 },
+          cache: { maxBytes: 0 },
+          health: { probeIntervalMs: 100, probeTimeoutMs: 250, failuresToEject: 2 },
+        },
+        { observer },
+      ),
     );
     const url = `${controller.url}/v1/perplexity`;
     expect((await postJson(url, { texts: SENTENCES })).status).toBe(200);

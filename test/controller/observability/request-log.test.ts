@@ -1,39 +1,46 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningController } from '../../../controller/main.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
-import { startFakeVllm } from '../../helpers/fake-vllm.ts';
-import type { FakeVllm } from '../../helpers/fake-vllm.ts';
+import { startFakeVllm, type FakeVllmOptions } from '../../helpers/fake-vllm.ts';
+import { collectLogLines, type CollectedLogLines } from '../../helpers/log-lines.ts';
+
+interface LoggedStack {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A controller in front of a fake model `m`, writing its log to `log`. */
+async function startLoggedStack(
+  log: CollectedLogLines,
+  backend: FakeVllmOptions = {},
+): Promise<LoggedStack> {
+  const fake = await startFakeVllm({ servedName: 'm', ...backend });
+  const controller = await startTestController(
+    { models: [{ name: 'm', backends: [fake.url] }] },
+    { logDestination: log.destination },
+  );
+  return {
+    url: controller.url,
+    async close() {
+      await controller.close();
+      await fake.close();
+    },
+  };
+}
 
 describe('request log lines', () => {
-  let backend: FakeVllm;
-  let controller: RunningController;
-  const lines: string[] = [];
-  const entries = () =>
-    lines.map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.msg !== undefined);
-
+  const log = collectLogLines();
+  const { lines } = log;
+  const entries = () => log.entries().filter((e) => e.msg !== undefined);
+  let stack: LoggedStack;
   beforeAll(async () => {
-    backend = await startFakeVllm({ servedName: 'm' });
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(l);
-        done();
-      },
-    });
-    controller = await startTestController(
-      { models: [{ name: 'm', backends: [backend.url] }] },
-      { logDestination: destination },
-    );
+    stack = await startLoggedStack(log);
   });
-  afterAll(async () => {
-    await controller?.close();
-    await backend?.close();
-  });
+  afterAll(() => stack?.close());
 
   it('logs id, route, status, duration, key id, texts and tokens, never a text', async () => {
     const secretText = 'a very private sentence about the merger';
     const res = await postJson(
-      `${controller.url}/v1/perplexity`,
+      `${stack.url}/v1/perplexity`,
       { texts: [secretText, 'second'] },
       { 'x-request-id': 'req-123' },
     );
@@ -55,7 +62,7 @@ describe('request log lines', () => {
   });
 
   it('logs a stream once, when its last line is written, with its counts', async () => {
-    const res = await fetch(`${controller.url}/v1/perplexity`, {
+    const res = await fetch(`${stack.url}/v1/perplexity`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': 'req-stream' },
       body: JSON.stringify({ texts: ['one', 'two', 'three'], stream: true }),
@@ -71,7 +78,7 @@ describe('request log lines', () => {
   });
 
   it('labels unknown paths by "unmatched" and does not echo them', async () => {
-    await fetch(`${controller.url}/secret-probe-path`, { headers: { 'x-request-id': 'req-404' } });
+    await fetch(`${stack.url}/secret-probe-path`, { headers: { 'x-request-id': 'req-404' } });
     const entry = entries().find((e) => e.requestId === 'req-404');
     expect(entry).toMatchObject({ route: 'unmatched', status: 404 });
     expect(entry).not.toHaveProperty('textCount');
@@ -79,34 +86,19 @@ describe('request log lines', () => {
 });
 
 describe('a client that goes away', () => {
-  let slow: FakeVllm;
-  let controller: RunningController;
-  const lines: string[] = [];
-  const entries = () => lines.map((l) => JSON.parse(l) as Record<string, any>);
+  const log = collectLogLines();
+  const { lines, entries } = log;
+  let stack: LoggedStack;
+  beforeAll(async () => {
+    stack = await startLoggedStack(log, { delayMs: 1_500 });
+  });
+  afterAll(() => stack?.close());
   const waitFor = async (id: string) => {
     for (let i = 0; i < 300 && !entries().some((e) => e.requestId === id); i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     return entries().filter((e) => e.requestId === id);
   };
-
-  beforeAll(async () => {
-    slow = await startFakeVllm({ servedName: 'm', delayMs: 1_500 });
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(l);
-        done();
-      },
-    });
-    controller = await startTestController(
-      { models: [{ name: 'm', backends: [slow.url] }] },
-      { logDestination: destination },
-    );
-  });
-  afterAll(async () => {
-    await controller?.close();
-    await slow?.close();
-  });
 
   it.each([
     ['req-gone', false],
@@ -116,7 +108,7 @@ describe('a client that goes away', () => {
     async (id, stream) => {
       const before = lines.length;
       const abort = new AbortController();
-      const sent = fetch(`${controller.url}/v1/perplexity`, {
+      const sent = fetch(`${stack.url}/v1/perplexity`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningController } from '../../../controller/main.ts';
+import { describe, expect, it } from 'vitest';
 import type { SchedulerObserver } from '../../../controller/observability/observer.ts';
+import { closeAfterEach } from '../../helpers/close-after-each.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
-import type { FakeVllm } from '../../helpers/fake-vllm.ts';
 import { textPrompts, until } from './until.ts';
 
 /** Counts what the scheduler reports. */
@@ -22,14 +21,7 @@ function recordingObserver() {
   return { seen, observer };
 }
 
-let backend: FakeVllm | undefined;
-let controller: RunningController | undefined;
-afterEach(async () => {
-  await controller?.close();
-  await backend?.close();
-  controller = undefined;
-  backend = undefined;
-});
+const started = closeAfterEach();
 
 async function setup(
   delayMs: number,
@@ -41,23 +33,25 @@ async function setup(
   } = {},
   observer?: SchedulerObserver,
 ) {
-  backend = await startFakeVllm({ servedName: 'busy', delayMs });
-  controller = await startTestController(
-    {
-      models: [{ name: 'busy', backends: [backend.url] }],
-      scheduler: {
-        maxInflightPerBackend: 1,
-        ...(extra.maxQueued ? { maxQueuedTexts: extra.maxQueued } : {}),
-        ...(extra.maxBatchPrompts ? { maxBatchPrompts: extra.maxBatchPrompts } : {}),
+  const backend = started.add(await startFakeVllm({ servedName: 'busy', delayMs }));
+  const controller = started.add(
+    await startTestController(
+      {
+        models: [{ name: 'busy', backends: [backend.url] }],
+        scheduler: {
+          maxInflightPerBackend: 1,
+          ...(extra.maxQueued ? { maxQueuedTexts: extra.maxQueued } : {}),
+          ...(extra.maxBatchPrompts ? { maxBatchPrompts: extra.maxBatchPrompts } : {}),
+        },
+        cache: {
+          maxBytes: extra.cacheBytes ?? 0,
+          ...(extra.maxStored !== undefined ? { maxStoredTextsPerRequest: extra.maxStored } : {}),
+        },
+        // Probes would add batches of their own; keep them out of the counts.
+        health: { probeIntervalMs: 600_000 },
       },
-      cache: {
-        maxBytes: extra.cacheBytes ?? 0,
-        ...(extra.maxStored !== undefined ? { maxStoredTextsPerRequest: extra.maxStored } : {}),
-      },
-      // Probes would add batches of their own; keep them out of the counts.
-      health: { probeIntervalMs: 600_000 },
-    },
-    observer ? { observer } : {},
+      observer ? { observer } : {},
+    ),
   );
   return { backend, url: `${controller.url}/v1/perplexity` };
 }
@@ -201,12 +195,14 @@ describe('admission', () => {
     ['a text over the character limit', { texts: ['x'.repeat(101)] }, 400, 'texts[0]'],
     ['texts over the total byte limit', { texts: ['é'.repeat(60), 'é'.repeat(60)] }, 413, 'texts'],
   ])('refuses %s before any backend call', async (_what, body, status, param) => {
-    backend = await startFakeVllm({ servedName: 'limited' });
-    controller = await startTestController({
-      models: [{ name: 'limited', backends: [backend.url] }],
-      limits: { maxTextsPerRequest: 5, maxCharsPerText: 100, maxTotalTextBytes: 200 },
-      health: { probeIntervalMs: 600_000 },
-    });
+    const backend = started.add(await startFakeVllm({ servedName: 'limited' }));
+    const controller = started.add(
+      await startTestController({
+        models: [{ name: 'limited', backends: [backend.url] }],
+        limits: { maxTextsPerRequest: 5, maxCharsPerText: 100, maxTotalTextBytes: 200 },
+        health: { probeIntervalMs: 600_000 },
+      }),
+    );
     const before = textPrompts(backend.completions).length;
     const tokenizeBefore = backend.tokenizeCalls;
     const res = await postJson(`${controller.url}/v1/perplexity`, body);

@@ -1,39 +1,31 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningController } from '../../../controller/main.ts';
+import { describe, expect, it } from 'vitest';
 import { startLocalLm } from '../../../images/local-lm/index.ts';
-import type { LocalLmServer } from '../../../images/local-lm/index.ts';
+import { closeAfterEach } from '../../helpers/close-after-each.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
 import { SENTENCES, tinyBos, tinyNoBos } from '../backends/tiny-models.ts';
 import { backendStates, until } from './until.ts';
 
-let servers: LocalLmServer[] = [];
-let controller: RunningController | undefined;
-afterEach(async () => {
-  await controller?.close();
-  await Promise.all(servers.map((s) => s.close()));
-  controller = undefined;
-  servers = [];
-});
+const started = closeAfterEach();
 
 /** Two models with one replica each (the default deployment): `a` is the one that will fail. */
 async function twoModels(config: { scheduler?: object; health?: object } = {}) {
-  servers = [
-    await startLocalLm({ model: tinyBos('a'), controls: true }),
-    await startLocalLm({ model: tinyNoBos('b'), controls: true }),
-  ];
-  controller = await startTestController({
-    models: [
-      { name: 'a', backends: [servers[0]!.url] },
-      { name: 'b', backends: [servers[1]!.url] },
-    ],
-    cache: { maxBytes: 0 },
-    scheduler: { ...config.scheduler },
-    health: { probeIntervalMs: 600_000, ...config.health },
-  });
+  const failing = started.add(await startLocalLm({ model: tinyBos('a'), controls: true }));
+  const steady = started.add(await startLocalLm({ model: tinyNoBos('b'), controls: true }));
+  const controller = started.add(
+    await startTestController({
+      models: [
+        { name: 'a', backends: [failing.url] },
+        { name: 'b', backends: [steady.url] },
+      ],
+      cache: { maxBytes: 0 },
+      scheduler: { ...config.scheduler },
+      health: { probeIntervalMs: 600_000, ...config.health },
+    }),
+  );
   const url = `${controller.url}/v1/perplexity`;
   // Warm up: the batcher measures each backend's rate from real answers.
   expect((await postJson(url, { texts: SENTENCES })).status).toBe(200);
-  return { url, failing: servers[0]!, steady: servers[1]! };
+  return { url, controllerUrl: controller.url, failing, steady };
 }
 
 const texts = (tag: string) => SENTENCES.map((s, i) => `${s} (${tag} ${i})`);
@@ -70,7 +62,7 @@ describe('a frozen replica', () => {
 
   it('gives back the batches in flight on a replica the moment it is ejected', async () => {
     // Attempt timeouts far away: only the ejection (probes fail fast) can free the request early.
-    const { url, failing } = await twoModels({
+    const { url, controllerUrl, failing } = await twoModels({
       scheduler: { attemptTimeoutFloorMs: 60_000 },
       health: { probeIntervalMs: 200, probeTimeoutMs: 300, failuresToEject: 2 },
     });
@@ -81,7 +73,7 @@ describe('a frozen replica', () => {
     expect(res.status).toBe(200);
     expect(res.json.degraded).toBe(true);
     expect(ms).toBeLessThan(6_000);
-    expect((await backendStates(controller!.url))['a#0']).toBe('unhealthy');
+    expect((await backendStates(controllerUrl))['a#0']).toBe('unhealthy');
   });
 });
 

@@ -1,55 +1,28 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { generateKey } from '../../../controller/auth/key-format.ts';
-import type { RunningController } from '../../../controller/main.ts';
+import { describe, expect, it } from 'vitest';
 import { ControllerMetrics } from '../../../controller/observability/metrics.ts';
+import { closeAfterEach } from '../../helpers/close-after-each.ts';
 import { postJson, startTestController } from '../../helpers/controller.ts';
 import { startFakeVllm } from '../../helpers/fake-vllm.ts';
-import type { FakeVllm } from '../../helpers/fake-vllm.ts';
+import { writeKeyStoreFile } from '../../helpers/key-store-file.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
-let backend: FakeVllm | undefined;
-let controller: RunningController | undefined;
-let dir: string | undefined;
-const pending: AbortController[] = [];
-afterEach(async () => {
-  for (const p of pending.splice(0)) p.abort();
-  await controller?.close();
-  await backend?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  controller = undefined;
-  backend = undefined;
-  dir = undefined;
-});
+const started = closeAfterEach();
 
 /** A slow single backend (100 ms per batch of at most 16 texts, one at a time) and two API keys. */
 async function slowStack() {
-  backend = await startFakeVllm({ servedName: 'slow', delayMs: 100 });
-  dir = mkdtempSync(join(tmpdir(), 'ep-overload-'));
-  const keys = [generateKey(), generateKey()];
-  const store = join(dir, 'keys.json');
-  writeFileSync(
-    store,
-    JSON.stringify({
-      version: 1,
-      keys: keys.map((k, i) => ({
-        id: k.id,
-        name: `k${i}`,
-        hash: k.hash,
-        createdAt: new Date().toISOString(),
-      })),
-    }),
-  );
-  controller = await startTestController(
-    {
-      models: [{ name: 'slow', backends: [backend.url] }],
-      scheduler: { maxInflightPerBackend: 1, maxBatchPrompts: 16 },
-      cache: { maxBytes: 0 },
-      health: { probeIntervalMs: 600_000 },
-      auth: { store: `file:${store}`, requestsPerMinute: 10_000, tokensPerMinute: 100_000_000 },
-    },
-    { metrics: new ControllerMetrics({ processMetrics: false }) },
+  const backend = started.add(await startFakeVllm({ servedName: 'slow', delayMs: 100 }));
+  const { store, keys } = writeKeyStoreFile(tempDir('ep-overload-'), ['k0', 'k1']);
+  const controller = started.add(
+    await startTestController(
+      {
+        models: [{ name: 'slow', backends: [backend.url] }],
+        scheduler: { maxInflightPerBackend: 1, maxBatchPrompts: 16 },
+        cache: { maxBytes: 0 },
+        health: { probeIntervalMs: 600_000 },
+        auth: { store, requestsPerMinute: 10_000, tokensPerMinute: 100_000_000 },
+      },
+      { metrics: new ControllerMetrics({ processMetrics: false }) },
+    ),
   );
   const url = `${controller.url}/v1/perplexity`;
   const as = (k: number) => ({ authorization: `Bearer ${keys[k]!.key}` });
@@ -62,10 +35,10 @@ async function slowStack() {
 const lines = (tag: string, n: number) =>
   Array.from({ length: n }, (_, i) => `Line ${i} of the ${tag} batch, with a few words to score.`);
 
-/** Starts a request without waiting for it; the test's cleanup aborts it. */
+/** Starts a request without waiting for it; the test's cleanup aborts it (before closing the stack). */
 function background(url: string, body: unknown, headers: Record<string, string>) {
   const controllerOfFetch = new AbortController();
-  pending.push(controllerOfFetch);
+  started.add({ close: () => controllerOfFetch.abort() });
   void fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -80,9 +53,9 @@ describe('overload', () => {
     // About 60 batches: 6 s of backend work for key 0.
     background(url, { texts: lines('backlog', 960) }, as(0));
     await new Promise((r) => setTimeout(r, 300));
-    const started = performance.now();
+    const sentAt = performance.now();
     const res = await postJson(url, { texts: ['A single line from another key.'] }, as(1));
-    const ms = performance.now() - started;
+    const ms = performance.now() - sentAt;
     expect(res.status).toBe(200);
     expect(ms).toBeLessThan(2_000);
   });
@@ -91,9 +64,9 @@ describe('overload', () => {
     const { url, as } = await slowStack();
     background(url, { texts: lines('backlog', 960) }, as(0));
     await new Promise((r) => setTimeout(r, 300));
-    const started = performance.now();
+    const sentAt = performance.now();
     const res = await postJson(url, { texts: lines('late', 200), timeout_ms: 1_500 }, as(1));
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(performance.now() - sentAt).toBeLessThan(1_000);
     expect(res.status).toBe(503);
     expect(res.json.error.type).toBe('overloaded');
     // Several seconds of queued work beyond the deadline: the client is told so, not "retry in 1 s".

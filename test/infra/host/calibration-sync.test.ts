@@ -30,7 +30,15 @@ afterEach(() => {
 });
 
 /** A stand-in bucket directory shared by the hosts given it. */
-function bucket(): { dir: string; object: string; put(content: string): void; read(): string } {
+interface Bucket {
+  dir: string;
+  object: string;
+  put(content: string): void;
+  read(): string;
+}
+
+/** A fresh bucket, removed after the test. */
+function bucket(): Bucket {
   const dir = mkdtempSync(join(tmpdir(), 'ep-s3-'));
   buckets.push(dir);
   const object = join(dir, 'demo-artifacts', KEY);
@@ -58,6 +66,24 @@ function sync(host: HostSim, env: NodeJS.ProcessEnv = {}): string {
   return r.stderr;
 }
 
+/** A host that booted with `s3` as its bucket. */
+function bootedHost(s3: Bucket): HostSim {
+  const host = sim(hostSettings(), { s3Dir: s3.dir });
+  bootOk(host);
+  return host;
+}
+
+/** Two booted hosts on one bucket that both hold `content`, a file host a's controller made and synced. */
+function twoHostsSharing(content: string): { s3: Bucket; a: HostSim; b: HostSim } {
+  const s3 = bucket();
+  const a = bootedHost(s3);
+  const b = bootedHost(s3);
+  controllerWrites(a, content);
+  sync(a);
+  sync(b);
+  return { s3, a, b };
+}
+
 /** S3 transfers since `from` in the host's call log. */
 function transfers(host: HostSim, from = 0): string[] {
   return host
@@ -68,12 +94,20 @@ function transfers(host: HostSim, from = 0): string[] {
     .map((c) => (c.args[1] === 'put-object' ? 'upload' : 'download'));
 }
 
+/** Runs the sync once on each host in turn; returns the S3 transfers it made, host by host. */
+function syncRound(...hosts: HostSim[]): string[] {
+  return hosts.flatMap((h) => {
+    const from = h.calls().length;
+    sync(h);
+    return transfers(h, from);
+  });
+}
+
 describe('calibration at boot', () => {
   it('puts the deployment’s calibration in place before the controller starts', () => {
     const s3 = bucket();
     s3.put('{"made":"by an operator"}');
-    const host = sim(hostSettings(), { s3Dir: s3.dir });
-    bootOk(host);
+    const host = bootedHost(s3);
     expect(readFileSync(host.path(FILE), 'utf8')).toBe('{"made":"by an operator"}');
     expect(statSync(host.path(FILE)).mode & 0o777).toBe(0o644);
     const calls = host.calls();
@@ -129,10 +163,8 @@ describe('calibration at boot', () => {
 describe('calibration sync', () => {
   it('uploads the file a controller made once, and the other host takes it instead of making its own', () => {
     const s3 = bucket();
-    const a = sim(hostSettings(), { s3Dir: s3.dir });
-    const b = sim(hostSettings(), { s3Dir: s3.dir });
-    bootOk(a);
-    bootOk(b);
+    const a = bootedHost(s3);
+    const b = bootedHost(s3);
     controllerWrites(a, '{"made":"by a"}');
     controllerWrites(b, '{"made":"by b"}');
 
@@ -142,25 +174,12 @@ describe('calibration sync', () => {
     expect(readFileSync(b.path(FILE), 'utf8')).toBe('{"made":"by a"}');
 
     // Settled: more rounds move nothing either way.
-    const [fromA, fromB] = [a.calls().length, b.calls().length];
-    for (let i = 0; i < 3; i++) {
-      sync(a);
-      sync(b);
-    }
-    expect(transfers(a, fromA)).toEqual([]);
-    expect(transfers(b, fromB)).toEqual([]);
+    for (let i = 0; i < 3; i++) expect(syncRound(a, b)).toEqual([]);
     expect(s3.read()).toBe('{"made":"by a"}');
   });
 
   it('brings an operator’s new file to every host, even over a file made meanwhile, and never back', () => {
-    const s3 = bucket();
-    const a = sim(hostSettings(), { s3Dir: s3.dir });
-    const b = sim(hostSettings(), { s3Dir: s3.dir });
-    bootOk(a);
-    bootOk(b);
-    controllerWrites(a, '{"v":1}');
-    sync(a);
-    sync(b);
+    const { s3, a, b } = twoHostsSharing('{"v":1}');
 
     s3.put('{"v":"operator"}');
     // Host b's controller made a file in the same minute: the bucket wins.
@@ -170,40 +189,23 @@ describe('calibration sync', () => {
     for (const h of [a, b]) expect(readFileSync(h.path(FILE), 'utf8')).toBe('{"v":"operator"}');
     expect(s3.read()).toBe('{"v":"operator"}');
 
-    const [fromA, fromB] = [a.calls().length, b.calls().length];
-    sync(a);
-    sync(b);
-    expect([...transfers(a, fromA), ...transfers(b, fromB)]).toEqual([]);
+    expect(syncRound(a, b)).toEqual([]);
   });
 
   it('uploads a file its controller made after refusing the bucket’s (made for other models); the other host then takes it', () => {
     const s3 = bucket();
     s3.put('{"models":"old"}');
-    const a = sim(hostSettings(), { s3Dir: s3.dir });
-    const b = sim(hostSettings(), { s3Dir: s3.dir });
-    bootOk(a);
-    bootOk(b);
+    const a = bootedHost(s3);
+    const b = bootedHost(s3);
     controllerWrites(a, '{"models":"new"}');
-    const fromA = a.calls().length;
-    sync(a);
-    expect(transfers(a, fromA)).toEqual(['upload']);
+    expect(syncRound(a)).toEqual(['upload']);
     sync(b);
     expect(readFileSync(b.path(FILE), 'utf8')).toBe('{"models":"new"}');
-    const [again, againB] = [a.calls().length, b.calls().length];
-    sync(a);
-    sync(b);
-    expect([...transfers(a, again), ...transfers(b, againB)]).toEqual([]);
+    expect(syncRound(a, b)).toEqual([]);
   });
 
   it('deletes the local copies when an operator deletes the object, then keeps the first new file made', () => {
-    const s3 = bucket();
-    const a = sim(hostSettings(), { s3Dir: s3.dir });
-    const b = sim(hostSettings(), { s3Dir: s3.dir });
-    bootOk(a);
-    bootOk(b);
-    controllerWrites(a, '{"v":1}');
-    sync(a);
-    sync(b);
+    const { s3, a, b } = twoHostsSharing('{"v":1}');
     rmSync(s3.object);
     for (const h of [a, b]) {
       expect(sync(h)).toMatch(/was deleted: removed the local copy/);
@@ -222,8 +224,7 @@ describe('calibration sync', () => {
 
   it('keeps the local file and succeeds when S3 cannot be reached, and uploads once it can', () => {
     const s3 = bucket();
-    const a = sim(hostSettings(), { s3Dir: s3.dir });
-    bootOk(a);
+    const a = bootedHost(s3);
     controllerWrites(a, '{"made":"here"}');
     expect(sync(a, { STUB_S3_DOWN: '1' })).toMatch(/cannot reach/);
     expect(readFileSync(a.path(FILE), 'utf8')).toBe('{"made":"here"}');

@@ -1,33 +1,29 @@
 /** Limits of the HTTP server that hold before any key is checked: slow headers, connection floods. */
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closeAfterEach } from '../../../helpers/close-after-each.ts';
 import { rawConnection, rawJsonBody, rawStatus } from '../../../helpers/raw-http.ts';
-import { startKeyedController, type KeyedController } from '../../../helpers/keyed-controller.ts';
+import { startKeyedController } from '../../../helpers/keyed-controller.ts';
 
 describe('server limits', () => {
-  const running: KeyedController[] = [];
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    for (const s of sockets.splice(0)) s.destroy();
-    for (const r of running.splice(0)) await r.close();
-  });
+  const started = closeAfterEach();
+  /** Destroys the socket after the test, before the controller it connects to is closed. */
+  const destroyAfterTest = (s: Socket) => started.add({ close: () => void s.destroy() });
 
   it('answers 408 and closes a connection whose headers do not arrive within headersTimeoutMs', async () => {
-    const c = await startKeyedController({ server: { headersTimeoutMs: 500 } });
-    running.push(c);
+    const c = started.add(await startKeyedController({ server: { headersTimeoutMs: 500 } }));
     const conn = await rawConnection(c.port);
     conn.write('POST /v1/perplexity HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    const started = Date.now();
+    const sentAt = Date.now();
     const response = await conn.waitFor('}', 4_000);
     expect(rawStatus(response)).toBe(408);
     expect(rawJsonBody(response).error.type).toBe('request_timeout');
     await conn.closed(2_000);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(Date.now() - sentAt).toBeLessThan(3_000);
   });
 
   it('caps open connections and keeps serving while idle sockets flood it', async () => {
-    const c = await startKeyedController({ server: { maxConnections: 20 } });
-    running.push(c);
+    const c = started.add(await startKeyedController({ server: { maxConnections: 20 } }));
     let closedByServer = 0;
     await Promise.all(
       Array.from(
@@ -37,7 +33,7 @@ describe('server limits', () => {
             const s = connect({ host: '127.0.0.1', port: c.port }, () => resolve());
             s.on('error', () => resolve());
             s.on('close', () => (closedByServer += 1));
-            sockets.push(s);
+            destroyAfterTest(s);
           }),
       ),
     );
@@ -54,8 +50,7 @@ describe('server limits', () => {
   });
 
   it('closes a keep-alive connection after maxRequestsPerSocket requests', async () => {
-    const c = await startKeyedController({ server: { maxRequestsPerSocket: 2 } });
-    running.push(c);
+    const c = started.add(await startKeyedController({ server: { maxRequestsPerSocket: 2 } }));
     const conn = await rawConnection(c.port);
     const get = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
     conn.write(get);

@@ -3,10 +3,11 @@
  * transfer coding) and an idle timeout. Real sockets on loopback: what matters is when the server answers and
  * closes, while the client is still sending.
  */
-import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closeAfterEach } from '../../../helpers/close-after-each.ts';
 import { rawConnection, rawJsonBody, rawStatus } from '../../../helpers/raw-http.ts';
-import { startKeyedController, type KeyedController } from '../../../helpers/keyed-controller.ts';
+import { startKeyedController } from '../../../helpers/keyed-controller.ts';
+import { collectLogLines } from '../../../helpers/log-lines.ts';
 
 const LIMITS = { maxBodyBytes: 2_000, maxStreamBodyBytes: 20_000 };
 
@@ -19,15 +20,9 @@ function chunkedHeaders(extra: string): string {
 const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
 
 describe('request bodies', () => {
-  const running: KeyedController[] = [];
-  afterEach(async () => {
-    for (const r of running.splice(0)) await r.close();
-  });
-  const start = async (...args: Parameters<typeof startKeyedController>) => {
-    const c = await startKeyedController(...args);
-    running.push(c);
-    return c;
-  };
+  const started = closeAfterEach();
+  const start = async (...args: Parameters<typeof startKeyedController>) =>
+    started.add(await startKeyedController(...args));
 
   it('answers a keyless chunked upload 401 at once and closes the connection while the client still sends', async () => {
     const { port } = await start({ limits: LIMITS });
@@ -99,13 +94,7 @@ describe('request bodies', () => {
   });
 
   it('logs an upload the client abandoned as client-closed at info level, not as a 5xx with a stack', async () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(data: Buffer, _enc, done) {
-        lines.push(...data.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const { lines, destination } = collectLogLines();
     const { port, key } = await start({ limits: LIMITS }, { logDestination: destination });
     for (let i = 0; i < 3; i++) {
       const conn = await rawConnection(port);
@@ -125,14 +114,10 @@ describe('request bodies', () => {
 });
 
 describe('keys the schema would drop silently', () => {
-  const running: KeyedController[] = [];
-  afterEach(async () => {
-    for (const r of running.splice(0)) await r.close();
-  });
+  const started = closeAfterEach();
 
   it('answers weights: {"__proto__": 5} with a 400 naming the field', async () => {
-    const c = await startKeyedController();
-    running.push(c);
+    const c = started.add(await startKeyedController());
     const res = await fetch(`${c.controller.url}/v1/perplexity`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${c.key}` },

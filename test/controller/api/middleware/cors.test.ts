@@ -23,6 +23,18 @@ const preflight = (origin: string, path = '/v1/perplexity') =>
     },
   });
 
+/** A scoring request from a page at `origin`, carrying the API key `key` when given. */
+const scoreFrom = (origin: string, key?: string) =>
+  new Request('http://localhost/v1/perplexity', {
+    method: 'POST',
+    headers: {
+      origin,
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ texts: ['hello'] }),
+  });
+
 describe('CORS', () => {
   let backend: FakeVllm;
   let dir: string;
@@ -58,25 +70,13 @@ describe('CORS', () => {
   });
 
   it('lets an allowed page read the answer and Retry-After, also on auth errors', async () => {
-    const ok = await withOrigins.app.request('/v1/perplexity', {
-      method: 'POST',
-      headers: {
-        origin: ALLOWED,
-        authorization: `Bearer ${key}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ texts: ['hello'] }),
-    });
+    const ok = await withOrigins.app.request(scoreFrom(ALLOWED, key));
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(ok.headers.get('access-control-expose-headers')).toMatch(/retry-after/i);
     expect(ok.headers.get('vary')).toMatch(/origin/i);
 
-    const denied = await withOrigins.app.request('/v1/perplexity', {
-      method: 'POST',
-      headers: { origin: ALLOWED, 'content-type': 'application/json' },
-      body: JSON.stringify({ texts: ['hello'] }),
-    });
+    const denied = await withOrigins.app.request(scoreFrom(ALLOWED));
     expect(denied.status).toBe(401);
     expect(denied.headers.get('access-control-allow-origin')).toBe(ALLOWED);
   });
@@ -87,15 +87,7 @@ describe('CORS', () => {
     expect(((await res.json()) as any).error.message).toContain('cors.allowedOrigins');
     for (const [name] of res.headers) expect(name).not.toMatch(/^access-control-/);
 
-    const post = await withOrigins.app.request('/v1/perplexity', {
-      method: 'POST',
-      headers: {
-        origin: OTHER,
-        authorization: `Bearer ${key}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ texts: ['hello'] }),
-    });
+    const post = await withOrigins.app.request(scoreFrom(OTHER, key));
     expect(post.status).toBe(200);
     for (const [name] of post.headers) expect(name).not.toMatch(/^access-control-/);
   });
