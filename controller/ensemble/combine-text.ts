@@ -171,14 +171,6 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   return done(result, false);
 }
 
-/** Tokens scored per model that answered for the text (models with an error are left out). */
-export function scoredTokensByModel(result: TextResult): Map<string, number> {
-  const tokens = new Map<string, number>();
-  for (const [model, figures] of Object.entries(result.models)) {
-    if ('tokens' in figures) tokens.set(model, figures.tokens);
-  }
-  return tokens;
-}
 
 /** The public face of a failure: a type and a message with no internal address in it. */
 export function describeFailure(reason: unknown): TextError {

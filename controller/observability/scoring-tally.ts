@@ -7,6 +7,9 @@
 
 export type TextListener = (tokensByModel: ReadonlyMap<string, number>) => void;
 
+/** A text's outcome per model, as in its result: the models that scored it say how many `tokens`. */
+export type ModelOutcomes = Readonly<Record<string, { readonly tokens: number } | object>>;
+
 export class ScoringTally {
   /** Texts with a result line (figures or their own error). */
   texts = 0;
@@ -31,16 +34,24 @@ export class ScoringTally {
     this.#listeners.push(listener);
   }
 
-  /** Counts one completed text. */
-  addText(tokensByModel: ReadonlyMap<string, number>, degraded: boolean): void {
+  /**
+   * Counts one completed text. It runs once per text of every request: the per-model map that listeners get
+   * is only made when there are listeners (streams).
+   */
+  addText(models: ModelOutcomes, degraded: boolean): void {
     this.active = true;
     this.texts++;
     this.degraded ||= degraded;
-    for (const [model, n] of tokensByModel) {
+    const forListeners = this.#listeners.length > 0 ? new Map<string, number>() : undefined;
+    for (const model in models) {
+      const outcome = models[model] as object;
+      if (!('tokens' in outcome)) continue;
+      const n = outcome.tokens as number;
       this.tokens += n;
       this.tokensByModel.set(model, (this.tokensByModel.get(model) ?? 0) + n);
+      forListeners?.set(model, n);
     }
-    for (const l of this.#listeners) l(tokensByModel);
+    if (forListeners) for (const l of this.#listeners) l(forListeners);
   }
 
   /** Marks the request as streamed; returns the function to call when its last line is written. */

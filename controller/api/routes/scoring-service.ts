@@ -6,7 +6,6 @@
  */
 import type { Context } from 'hono';
 import type { ControllerConfig } from '../../config.ts';
-import { scoredTokensByModel } from '../../ensemble/combine-text.ts';
 import { scoreEnsemble } from '../../ensemble/ensemble-scorer.ts';
 import { streamEnsemble } from '../../ensemble/ensemble-stream.ts';
 import type { CalibrationSource } from '../../calibration/calibration-source.ts';
@@ -197,7 +196,7 @@ function ensembleInput(
 
 /** Counts a text handed to the client on the request's tally (the request log and metrics read it). */
 function countText(c: Context, result: TextResult): void {
-  scoringTally(c).addText(scoredTokensByModel(result), result.ensemble?.degraded ?? false);
+  scoringTally(c).addText(result.models, result.ensemble?.degraded ?? false);
 }
 
 function sum(values: Iterable<number>): number {

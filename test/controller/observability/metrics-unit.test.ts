@@ -82,19 +82,15 @@ describe('ScoringTally', () => {
     const tally = new ScoringTally();
     const seen: number[] = [];
     tally.onText((t) => seen.push([...t.values()].reduce((a, b) => a + b, 0)));
-    tally.addText(
-      new Map([
-        ['a', 3],
-        ['b', 4],
-      ]),
-      false,
-    );
-    tally.addText(new Map([['a', 5]]), true);
+    tally.addText({ a: { tokens: 3, perplexity: 2 }, b: { tokens: 4 } }, false);
+    // A model that failed on the text scored nothing.
+    tally.addText({ a: { tokens: 5 }, b: { error: { type: 'backend_unavailable' } } }, true);
     expect(tally.texts).toBe(2);
     expect(tally.tokens).toBe(12);
     expect(tally.tokensByModel.get('a')).toBe(8);
     expect(tally.degraded).toBe(true);
     expect(seen).toEqual([7, 5]);
+    expect(tally.tokensByModel.get('b')).toBe(4);
     const end = tally.startStream();
     let finished = false;
     void tally.finished.then(() => (finished = true));
