@@ -2,7 +2,8 @@
  * @module
  * What one scoring request did, counted as its texts complete: texts, tokens per model, degraded. The routes
  * fill it in; the request log and the metrics read it. A streamed request finishes after its handler returns,
- * so the tally also says when it is really over (`finished`), and listeners see tokens as each text lands.
+ * so the tally also says when it is really over (`finished`), and listeners see a stream's tokens as each text
+ * lands.
  */
 
 export type TextListener = (tokensByModel: ReadonlyMap<string, number>) => void;
@@ -29,20 +30,21 @@ export class ScoringTally {
   readonly #listeners: TextListener[] = [];
   #finished: Promise<void> = Promise.resolve();
 
-  /** Calls `listener` with each completed text's tokens per model. */
-  onText(listener: TextListener): void {
+  /** Calls `listener` with each completed text's tokens per model, once the response streams. */
+  onStreamText(listener: TextListener): void {
     this.#listeners.push(listener);
   }
 
   /**
-   * Counts one completed text. It runs once per text of every request: the per-model map that listeners get
-   * is only made when there are listeners (streams).
+   * Counts one completed text. It runs for every text of every request, so it allocates nothing unless a
+   * stream's listeners need a per-model map.
    */
   addText(models: ModelOutcomes, degraded: boolean): void {
     this.active = true;
     this.texts++;
     this.degraded ||= degraded;
-    const forListeners = this.#listeners.length > 0 ? new Map<string, number>() : undefined;
+    const forListeners =
+      this.stream && this.#listeners.length > 0 ? new Map<string, number>() : undefined;
     for (const model in models) {
       const outcome = models[model] as object;
       if (!('tokens' in outcome)) continue;

@@ -25,20 +25,9 @@ export function requestMetrics(metrics: ControllerMetrics): MiddlewareHandler {
     const tally = scoringTally(c);
     // Texts and tokens are counted per request: a stream reports each text as it lands, a whole response
     // everything once at the end. The key id is read late: the auth middleware runs after this one.
-    let texts = 0;
-    const tokens = new Map<string, number>();
-    const flush = () => {
-      metrics.textsScored(c.get('keyId'), texts, tokens);
-      texts = 0;
-      tokens.clear();
-    };
-    tally.onText((tokensByModel) => {
-      texts++;
-      for (const [model, n] of tokensByModel) tokens.set(model, (tokens.get(model) ?? 0) + n);
-      if (tally.stream) flush();
-    });
+    tally.onStreamText((tokensByModel) => metrics.textsScored(c.get('keyId'), 1, tokensByModel));
     await next();
-    flush();
+    if (!tally.stream) metrics.textsScored(c.get('keyId'), tally.texts, tally.tokensByModel);
     const route = routeLabel(c);
     if (tally.active) metrics.scoringRequest(c.get('keyId'), route);
     const status = c.res.status;

@@ -78,20 +78,21 @@ describe('KeyIdLabels', () => {
 });
 
 describe('ScoringTally', () => {
-  it('sums texts and tokens per model and tells listeners', async () => {
+  it('sums texts and tokens per model, and tells listeners only once the response streams', async () => {
     const tally = new ScoringTally();
     const seen: number[] = [];
-    tally.onText((t) => seen.push([...t.values()].reduce((a, b) => a + b, 0)));
+    tally.onStreamText((t) => seen.push([...t.values()].reduce((a, b) => a + b, 0)));
     tally.addText({ a: { tokens: 3, perplexity: 2 }, b: { tokens: 4 } }, false);
+    expect(seen).toEqual([]);
+    const end = tally.startStream();
     // A model that failed on the text scored nothing.
     tally.addText({ a: { tokens: 5 }, b: { error: { type: 'backend_unavailable' } } }, true);
     expect(tally.texts).toBe(2);
     expect(tally.tokens).toBe(12);
     expect(tally.tokensByModel.get('a')).toBe(8);
-    expect(tally.degraded).toBe(true);
-    expect(seen).toEqual([7, 5]);
     expect(tally.tokensByModel.get('b')).toBe(4);
-    const end = tally.startStream();
+    expect(tally.degraded).toBe(true);
+    expect(seen).toEqual([5]);
     let finished = false;
     void tally.finished.then(() => (finished = true));
     await Promise.resolve();
