@@ -420,14 +420,25 @@ describe.runIf(runBrowserSuite)('playground in chromium against the local stack'
   }, 60_000);
 });
 
+/**
+ * A downloaded file's text once Chromium has finished writing it: the file can exist, empty or partly written,
+ * before the download completes, so its text counts only when it is not empty and the same on two reads 100 ms
+ * apart.
+ */
 async function waitForFile(path: string, timeoutMs = 10_000): Promise<string> {
   const until = Date.now() + timeoutMs;
+  let last: string | undefined;
   for (;;) {
+    let text: string | undefined;
     try {
-      return readFileSync(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
     }
+    if (text && text === last) return text;
+    if (Date.now() > until)
+      throw new Error(`${path} was still empty or changing after ${timeoutMs} ms`);
+    last = text;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
