@@ -171,7 +171,6 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   return done(result, false);
 }
 
-
 /** The public face of a failure: a type and a message with no internal address in it. */
 export function describeFailure(reason: unknown): TextError {
   if (reason instanceof TextScoringError) return { type: reason.code, message: reason.message };
