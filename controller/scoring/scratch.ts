@@ -19,46 +19,58 @@ export const FRESH_ARRAYS: ArraySource = {
   int32: (length) => new Int32Array(length),
 };
 
+/** One reused buffer of one element type, handed out in consecutive views. */
+class Slab<T extends Float64Array | Int32Array> {
+  readonly #make: (length: number) => T;
+  #buffer: T;
+  #used = 0;
+
+  constructor(make: (length: number) => T, initial: number) {
+    this.#make = make;
+    this.#buffer = make(initial);
+  }
+
+  reset(): void {
+    this.#used = 0;
+  }
+
+  take(length: number): T {
+    if (this.#used + length > this.#buffer.length) {
+      // A new buffer; views of the old one stay valid until they are dropped.
+      this.#buffer = this.#make(Math.max(2 * this.#buffer.length, length));
+      this.#used = 0;
+    }
+    const view = this.#buffer.subarray(this.#used, this.#used + length) as T;
+    this.#used += length;
+    return view.fill(0) as T;
+  }
+}
+
 /**
  * Views of reused buffers. Everything handed out since the last `reset()` stays valid until the next one; the
  * caller must not keep any of it past that (copy numbers out, not arrays).
  */
 export class ScratchArrays implements ArraySource {
-  #f64: Float64Array;
-  #f64Used = 0;
-  #i32: Int32Array;
-  #i32Used = 0;
+  readonly #f64: Slab<Float64Array>;
+  readonly #i32: Slab<Int32Array>;
 
   /** @param initial elements of each buffer before it first grows */
   constructor(initial = 16_384) {
-    this.#f64 = new Float64Array(initial);
-    this.#i32 = new Int32Array(initial);
+    this.#f64 = new Slab(FRESH_ARRAYS.float64, initial);
+    this.#i32 = new Slab(FRESH_ARRAYS.int32, initial);
   }
 
   /** Takes every array back: they will be handed out again. */
   reset(): void {
-    this.#f64Used = 0;
-    this.#i32Used = 0;
+    this.#f64.reset();
+    this.#i32.reset();
   }
 
   float64(length: number): Float64Array {
-    if (this.#f64Used + length > this.#f64.length) {
-      // A new buffer; views of the old one stay valid until they are dropped.
-      this.#f64 = new Float64Array(Math.max(2 * this.#f64.length, length));
-      this.#f64Used = 0;
-    }
-    const view = this.#f64.subarray(this.#f64Used, this.#f64Used + length);
-    this.#f64Used += length;
-    return view.fill(0);
+    return this.#f64.take(length);
   }
 
   int32(length: number): Int32Array {
-    if (this.#i32Used + length > this.#i32.length) {
-      this.#i32 = new Int32Array(Math.max(2 * this.#i32.length, length));
-      this.#i32Used = 0;
-    }
-    const view = this.#i32.subarray(this.#i32Used, this.#i32Used + length);
-    this.#i32Used += length;
-    return view.fill(0);
+    return this.#i32.take(length);
   }
 }
