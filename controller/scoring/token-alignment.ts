@@ -7,7 +7,6 @@
  * normalised character) is left unplaced (offset −1, `null` on the wire), and the characters between its placed
  * neighbours are its share of the text. Every search is bounded, so aligning a text costs O(its length) per model.
  */
-import { tokenTextsOf } from './token-texts.ts';
 import type { TokenTexts } from './token-texts.ts';
 import { FRESH_ARRAYS } from './scratch.ts';
 import type { ArraySource } from './scratch.ts';
@@ -75,18 +74,6 @@ export function placeTokens(
 }
 
 /**
- * Offsets of tokens given one string each (tests, callers holding `token_details`), null where a token cannot
- * be placed.
- */
-export function alignTokenOffsets(
-  text: string,
-  tokenTexts: readonly (string | null)[],
-): (number | null)[] {
-  const { offsets } = placeTokens(text, tokenTextsOf(tokenTexts));
-  return Array.from(offsets, (o) => (o < 0 ? null : o));
-}
-
-/**
  * First index in [from, from + reach] where `joined[a, b)` (space markers read as what they stand for)
  * starts in `text`, or −1; costs O(reach · piece length).
  */
@@ -141,28 +128,14 @@ function isWhitespace(c: number): boolean {
 }
 
 /**
- * Surprisal of each character (UTF-16 unit) of `text` in nats: each token's −logprob spread evenly over the
- * characters it covers. Coverage partitions the text:
+ * The running sum of each character's surprisal in nats: entry i is the surprisal of characters (UTF-16 units)
+ * [0, i), length n + 1, which answers the sum over any range in O(1). Each token's −logprob is spread evenly
+ * over the characters it covers, and coverage partitions the text:
  * - a placed token covers its own characters, plus the gap before it when no unplaced token claims that gap;
  * - unplaced tokens between two placed ones share the gap between them, or, when there is none (the bytes of
  *   a character whose last byte token decodes to the whole character), join the next placed token;
  * - characters after the last placed token go to the trailing unplaced tokens, else to the last token.
- * So the sum over characters equals the sum of the tokens' surprisals (the model's `nll`) up to rounding.
- * @returns one value per UTF-16 unit (empty for an empty text)
- */
-export function charSurprisal(
-  text: string,
-  run: TokenRun,
-  placement: TokenPlacement = placeTokens(text, run.texts),
-): Float64Array {
-  const out = new Float64Array(text.length);
-  spreadSurprisal(text.length, run.logprobs, placement, out, 0);
-  return out;
-}
-
-/**
- * The running sum of `charSurprisal`: entry i is the surprisal of characters [0, i) in nats (length n + 1),
- * which answers the sum over any range in O(1).
+ * So the last entry equals the sum of the tokens' surprisals (the model's `nll`) up to rounding.
  */
 export function cumulativeSurprisal(
   text: string,
@@ -171,19 +144,18 @@ export function cumulativeSurprisal(
   arrays: ArraySource = FRESH_ARRAYS,
 ): Float64Array {
   const out = arrays.float64(text.length + 1);
-  spreadSurprisal(text.length, run.logprobs, placement, out, 1);
+  spreadSurprisal(text.length, run.logprobs, placement, out);
   let sum = 0;
   for (let i = 1; i < out.length; i++) out[i] = sum += out[i] as number;
   return out;
 }
 
-/** Writes the surprisal of character i of a text of `n` characters to `out[base + i]`. */
+/** Writes the surprisal of character i of a text of `n` characters to `out[i + 1]`. */
 function spreadSurprisal(
   n: number,
   logprobs: Float64Array,
   placement: TokenPlacement,
   out: Float64Array,
-  base: number,
 ): void {
   if (n === 0 || logprobs.length === 0) return;
   const { offsets, ends } = placement;
@@ -196,7 +168,7 @@ function spreadSurprisal(
   const flush = () => {
     if (groupEnd > groupStart) {
       const each = groupNll / (groupEnd - groupStart);
-      out.fill(each, base + groupStart, base + groupEnd);
+      out.fill(each, 1 + groupStart, 1 + groupEnd);
     }
   };
   for (let k = 0; k < logprobs.length; k++) {

@@ -1,17 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  alignTokenOffsets,
   cumulativeBytes,
   cumulativeSurprisal,
-  charSurprisal as charSurprisalOfRun,
   ensembleSurprisal,
+  placeTokens,
 } from '../../../controller/scoring/token-alignment.ts';
 import { runOfTokens } from '../../../controller/scoring/token-run.ts';
+import { tokenTextsOf } from '../../../controller/scoring/token-texts.ts';
 
-/** The hand-made tokens of these tests as the run a backend answer gives. */
-const charSurprisal = (text: string, tokens: { text: string | null; logprob: number }[]) =>
-  charSurprisalOfRun(text, runOfTokens(tokens));
+/** Offsets of tokens given one string each, null where a token cannot be placed (as on the wire). */
+const alignTokenOffsets = (text: string, pieces: (string | null)[]) =>
+  Array.from(placeTokens(text, tokenTextsOf(pieces)).offsets, (o) => (o < 0 ? null : o));
+
+/** Each character's surprisal: the steps of the running sum, for hand-made tokens. */
+const charSurprisal = (text: string, tokens: { text: string | null; logprob: number }[]) => {
+  const running = cumulativeSurprisal(text, runOfTokens(tokens));
+  return Float64Array.from({ length: text.length }, (_, i) => running[i + 1]! - running[i]!);
+};
 
 const nll = (tokens: { logprob: number }[]) => tokens.reduce((s, t) => s - t.logprob, 0);
 const sum = (a: Float64Array) => a.reduce((s, x) => s + x, 0);
