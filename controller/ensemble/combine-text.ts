@@ -51,8 +51,6 @@ export interface CombinedText {
   readonly result: TextResult;
   /** Tokens scored over the models that answered. */
   readonly tokens: number;
-  /** Tokens scored per model that answered. */
-  readonly tokensByModel: ReadonlyMap<string, number>;
   readonly bytes: number;
   /** Models whose score came from the result cache. */
   readonly cacheHits: number;
@@ -79,7 +77,6 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
   const modelResults: Record<string, ModelResult> = {};
   const answered: { name: string; figures: ModelFigures; weight: number }[] = [];
   const missing: string[] = [];
-  const tokensByModel = new Map<string, number>();
   const runs = new Map<string, TokenRun>();
   let tokens = 0;
   let cacheHits = 0;
@@ -107,7 +104,6 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
       if (s.run) runs.set(name, s.run);
       answered.push({ name, figures, weight: input.weights.get(name) ?? 1 });
       tokens += s.tokens;
-      tokensByModel.set(name, s.tokens);
       continue;
     }
     missing.push(name);
@@ -133,7 +129,6 @@ export function combineText(input: CombineTextInput): CombinedText | QuorumMisse
     ok: true,
     result,
     tokens,
-    tokensByModel,
     bytes: counts.bytes,
     cacheHits,
     degraded,

@@ -42,8 +42,8 @@ export interface EnsembleStreamRequest {
    * @default 1024
    */
   readonly window?: number;
-  /** Called with each text's scored tokens per model, as the text completes. @default - nothing */
-  readonly onTokens?: (tokensByModel: ReadonlyMap<string, number>) => void;
+  /** Called with the tokens each text scored over its models, as the text completes. @default - nothing */
+  readonly onTokens?: (tokens: number) => void;
   /** Who asks (API key id): the unit of fairness in the model queues. @default '' */
   readonly tenant?: string;
 }
@@ -112,7 +112,7 @@ export async function* streamEnsemble(
       cacheHits += combined.cacheHits;
       degraded ||= combined.degraded;
       for (const name of combined.result.ensemble?.models_used ?? []) used.add(name);
-      request.onTokens?.(combined.tokensByModel);
+      request.onTokens?.(combined.tokens);
     }
     wake?.();
   };

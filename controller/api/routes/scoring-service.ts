@@ -127,7 +127,7 @@ export class ScoringService {
       window: streamWindow(config),
       tenant: c.get('keyId') ?? '',
       // Tokens are charged as texts complete, even if the client leaves before reading them: the work was done.
-      onTokens: (tokensByModel) => chargeScoredTokens(c, sum(tokensByModel.values())),
+      onTokens: (tokens) => chargeScoredTokens(c, tokens),
     });
     let pending: IteratorResult<TextResult, ResponseSummary> | undefined;
     try {
@@ -197,10 +197,4 @@ function ensembleInput(
 /** Counts a text handed to the client on the request's tally (the request log and metrics read it). */
 function countText(c: Context, result: TextResult): void {
   scoringTally(c).addText(result.models, result.ensemble?.degraded ?? false);
-}
-
-function sum(values: Iterable<number>): number {
-  let total = 0;
-  for (const n of values) total += n;
-  return total;
 }
